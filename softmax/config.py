@@ -144,3 +144,30 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if value != int(value) or abs(value) >= 1e16 else repr(value).removesuffix(".0")
     return str(value)
+
+
+def slider_values(name: str, current: Any = None) -> list:
+    """The values a slider offers for a log-scale setting: 1, 2, 5 per decade within its range,
+    0 first where 0 is allowed, and ``current`` inserted if it is off that grid."""
+    info = setting_info(name)
+    lo, hi = info["lo"], info["hi"]
+    values = [0.0] if info["zero_ok"] else []
+    for exponent in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        for mantissa in (1, 2, 5):
+            v = float(f"{mantissa}e{exponent}")
+            if lo <= v <= hi:
+                values.append(v)
+    if current is not None and current not in values:
+        values = sorted([*values, float(current)])
+    return values
+
+
+def format_value(value: Any) -> str:
+    """How a setting's value is written on the page: short, and exact for the grid values."""
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if 1e-3 <= abs(value) < 1e4:
+            return f"{value:g}"
+        return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    return str(value)

@@ -1,0 +1,50 @@
+"""Server cost of one frame of the page: building every chart from a snapshot, and its size.
+
+    python bench/frame.py
+
+Prints the median CPU time to build all figures (K=3 and K=10) and the bytes of
+their JSON, which is what the page sends per refresh. The baseline in the same
+process is plotly.py's own validated path (go.Figure + to_json) on the same dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import plotly.graph_objects as go  # noqa: E402
+
+from softmax.config import Config  # noqa: E402
+from softmax.figures import all_figures  # noqa: E402
+from softmax.trainer import Trainer  # noqa: E402
+
+
+def median_ms(fn, repeats: int = 31) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times) * 1e3
+
+
+def main() -> None:
+    for K in (3, 10):
+        snap = Trainer(Config(classes=K, iterations=100_000)).step(1000)
+        ours = median_ms(lambda snap=snap: json.dumps(all_figures(snap)))
+        size = len(json.dumps(all_figures(snap)))
+        figs = all_figures(snap)
+        validated = median_ms(lambda figs=figs: [go.Figure(f).to_json() for f in figs.values()], repeats=5)
+        per_chart = {name: len(json.dumps(f)) // 1000 for name, f in figs.items()}
+        print(f"K={K}: frame build {ours:.1f} ms CPU (median), {size / 1000:.0f} KB; "
+              f"plotly.py validated path on the same figures {validated:.0f} ms ({validated / ours:.0f}x); "
+              f"KB per chart {per_chart}")
+
+
+if __name__ == "__main__":
+    main()
