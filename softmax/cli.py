@@ -81,12 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_train = sub.add_parser("train", help="train and print the loss every 10 iterations")
     _add_settings(p_train)
     p_train.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p_export = sub.add_parser("export-script", help="print a standalone numpy script that re-runs these settings")
+    _add_settings(p_export)
     p_bench = sub.add_parser("bench", help="time a training step against the CS231n loop")
     p_bench.add_argument("--repeats", type=int, default=7, help="timing repeats (median is reported)")
     args = parser.parse_args(argv)
 
     if args.command == "train":
         return train(_config(args, p_train), args.json)
+    if args.command == "export-script":
+        from .export import export_script
+
+        print(export_script(_config(args, p_export)), end="")
+        return 0
     if args.command == "bench":
         from .benchmark import run
 
