@@ -1,0 +1,41 @@
+# Softmax gradient demo: the Streamlit app, served on port 8501.
+#   docker build -t softmax-demo .
+#   docker run --rm -p 127.0.0.1:8501:8501 softmax-demo
+
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    OPENBLAS_NUM_THREADS=1 \
+    OMP_NUM_THREADS=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+WORKDIR /app
+
+# The server runs as this user (fixed uid); /app stays root-owned and read-only to it.
+RUN useradd --uid 10001 --user-group --create-home --home-dir /home/app --shell /usr/sbin/nologin app
+
+# Dependencies first, so that editing the app does not reinstall them.
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
+
+# plotly's bundled plotly.js, served at /app/static/plotly.min.js (server.enableStaticServing
+# in .streamlit/config.toml). Same file and size as ui/plotly_live.py would copy, so the
+# app, running as a non-root user, never needs to write it.
+RUN python -c "import pathlib, shutil, plotly; src = pathlib.Path(plotly.__file__).parent / 'package_data' / 'plotly.min.js'; dst = pathlib.Path('/app/static/plotly.min.js'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst); print(src, '->', dst, dst.stat().st_size, 'bytes')"
+
+# Only what the app needs.
+COPY app.py ./
+COPY softmax/ ./softmax/
+COPY ui/ ./ui/
+COPY .streamlit/ ./.streamlit/
+
+USER 10001:10001
+
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read().strip() == b'ok' else 1)"]
+
+CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
