@@ -107,7 +107,8 @@ def loss_figure(snap: Snapshot) -> dict:
         title={"text": f"Loss and accuracy — iteration {snap.iteration}"},
         xaxis=_axis("iteration", rangemode="tozero"),
         yaxis=_axis("loss", type="log" if log_y else "linear", rangemode="tozero"),
-        yaxis2=_axis("accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%"),
+        yaxis2=_axis("accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%",
+                     tickvals=[0, 0.25, 0.5, 0.75, 1.0]),
         legend={"orientation": "h", "y": -0.25, "x": 0},
         hovermode="x unified",
     )
@@ -185,7 +186,7 @@ def gradient_table_figure(snap: Snapshot) -> dict:
         "type": "heatmap", "z": typed(z), "x": [f"class {k}" for k in range(K)], "y": rows,
         "zmin": -zmax, "zmax": zmax, "colorscale": DIVERGING, "showscale": False,
         "texttemplate": "%{z:.2e}" if zmax < 1e-3 or zmax >= 1e4 else "%{z:.4f}",
-        "textfont": {"size": 18 if K <= 4 else 13, "color": "#111"},
+        "textfont": {"size": 18 if K <= 4 else 13},  # colour left to plotly: dark on pale cells, light on deep
         "hovertemplate": "%{y}, %{x}: %{z:.6g}<extra></extra>", "xgap": 2, "ygap": 2,
     }
     layout = _layout(

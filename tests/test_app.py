@@ -37,12 +37,12 @@ def iteration(at) -> int:
     return int(re.match(r"### Iteration (\d+)", text).group(1))
 
 
-def _charts(at) -> dict[str, dict]:
+def charts(at) -> dict[str, dict]:
+    """The figures the page drew, by chart key (they travel as the plotly_live component's data)."""
     out = {}
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        title = spec["layout"].get("title", {}).get("text", "")
-        out[title] = spec
+    for el in at.get("bidi_component"):
+        payload = json.loads(el.proto.bytes)
+        out[payload["key"]] = payload["figure"]
     return out
 
 
@@ -54,7 +54,7 @@ def test_renders_with_defaults():
     at = app()
     assert not at.exception
     assert iteration(at) == 0
-    assert len(at.get("plotly_chart")) == len(CHARTS)
+    assert set(charts(at)) == CHARTS
     assert "1.096919" in next(m.value for m in at.markdown if m.value.startswith("### Iteration"))
     assert [b.label for b in at.button][:4] == ["Start", "Pause", "Step", "Reset"] or \
         {"Start", "Pause", "Step", "Reset"} <= {b.label for b in at.button}
@@ -110,19 +110,16 @@ def test_new_step_size_keeps_progress_new_data_resets():
                                         ("noise", 0.5), ("seed", 7)])
 def test_data_controls_redraw_the_data(name, value):
     at = app()
-    before = _charts(at)
+    before = charts(at)
     button(at, "Step").click().run()
     widget = {"dataset": at.selectbox, "seed": at.number_input}.get(name, at.slider)(key=f"cfg_{name}")
     widget.set_value(value).run()
     assert not at.exception
     assert iteration(at) == 0
-    after = _charts(at)
-    decision = next(s for t, s in after.items() if t.startswith("Decision"))
-    old = next(s for t, s in before.items() if t.startswith("Decision"))
-    assert decision["data"][1:] != old["data"][1:]  # the points changed
+    after = charts(at)
+    assert after["decision"]["data"][1:] != before["decision"]["data"][1:]  # the points changed
     if name == "classes":
-        table = next(s for t, s in after.items() if t.startswith("Gradient now"))
-        assert table["data"][0]["x"] == [f"class {k}" for k in range(5)]
+        assert after["gradient_table"]["data"][0]["x"] == [f"class {k}" for k in range(5)]
 
 
 @pytest.mark.parametrize("query", [
@@ -134,7 +131,7 @@ def test_edge_settings_render(query):
     assert not at.exception
     button(at, "Step").click().run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == len(CHARTS)
+    assert set(charts(at)) == CHARTS
 
 
 def test_divergence_says_what_to_do():
@@ -149,3 +146,65 @@ def test_settings_go_to_the_url_and_junk_gets_a_notice():
     notices = " ".join(w.value for w in at.warning)
     assert "Classes" in notices and "Step size" in notices
     assert at.query_params["classes"] == ["10"] or at.query_params["classes"] == "10"
+
+
+def explain_app(query=None) -> AppTest:
+    return app({"view": "Explain the gradient", **(query or {})})
+
+
+def table_values(table) -> list[list[str]]:
+    """The cell texts of an st.table, row by row (without the index)."""
+    return table.value.astype(str).values.tolist()
+
+
+def test_explainer_numbers_are_the_core_numbers():
+    from softmax.config import Config
+    from softmax.explain import example, gradient_sums
+
+    at = explain_app({"reg": "0.01"})
+    button(at, "Step").click().run()
+    button(at, "Step").click().run()
+    assert not at.exception
+    snap = Trainer(Config(reg=0.01)).step(2)
+    i = at.number_input(key="example").value
+    e = example(snap, i)
+    tables = [table_values(t) for t in at.table]
+    # the example's rows: scores, probs, onehot, dscores
+    assert tables[0][3][1:] == [f"{v:+.6f}" for v in e.dscores]
+    assert tables[0][1][1:] == [f"{v:.4f}" for v in e.probs]
+    # its contribution, then the sum of all of them beside the model's dW data part, db, reg*W, dW
+    sums = gradient_sums(snap)
+    expected = [e.contribution, sums.sum_contributions, sums.dW_data, sums.sum_dscores[None], sums.db[None],
+                sums.reg_times_W, sums.dW]
+    for table, values in zip(tables[1:8], expected, strict=True):
+        assert [row[1:] for row in table] == [[f"{v:+.6e}" for v in row] for row in values]
+    assert tables[2] == tables[3] and tables[4] == tables[5]  # equal in every digit shown
+    latex = " ".join(el.value for el in at.latex)
+    assert f"{snap.loss:.6f}" in latex and f"{e.probs[0]:.4f}" in latex
+
+
+def test_gradient_check_on_the_page():
+    at = explain_app()
+    button(at, "Step").click().run()
+    button(at, "Run the gradient check").click().run()
+    text = next(m.value for m in at.markdown if "largest relative error" in m.value)
+    largest = float(re.search(r"\*\*([0-9.e+-]+)\*\*", text).group(1))
+    assert largest <= 1e-7 and "good" in text
+    check_table = table_values(at.table[-2])
+    assert len(check_table) == 9  # every entry of W (2x3) and b (3)
+
+
+def test_seed_lines_and_download():
+    at = explain_app()
+    lines = table_values(at.table[-1])
+    assert lines[0][0] == "scores = np.dot(X, W) + b"
+    assert any(row[1] == "1.096919" for row in lines)
+    download = at.get("download_button")
+    assert download and "script" in download[0].proto.label
+
+
+def test_picked_example_follows_the_index():
+    at = explain_app()
+    at.number_input(key="example").set_value(250).run()
+    assert not at.exception
+    assert "Example 250" in " ".join(m.value for m in at.markdown)

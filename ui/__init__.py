@@ -1,0 +1,1 @@
+"""Streamlit page helpers that are not figures: the live Plotly component."""
