@@ -112,9 +112,14 @@ def status(snap: Snapshot) -> None:
 
 
 def draw(fig: dict, key: str) -> int | None:
-    """Draw a figure in place (no remount, no flicker); returns the index of a clicked training point."""
+    """Draw a figure in place (no remount, no flicker); returns the index of a training point
+    clicked since the last run, or None."""
     click = plotly_live(fig, key=key, height=fig["layout"].get("height", 440))
-    custom = (click or {}).get("customdata")
+    seen = f"_seen_click_{key}"
+    if not click or click == st.session_state.get(seen):
+        return None
+    st.session_state[seen] = click
+    custom = click.get("customdata")
     return int(custom[0]) if isinstance(custom, list) and custom else None
 
 

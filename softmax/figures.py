@@ -162,7 +162,7 @@ def decision_figure(snap: Snapshot) -> dict:
             })
     wrong_count = int(np.sum(snap.probs.argmax(axis=1) != snap.y))
     layout = _layout(
-        title={"text": f"Decision regions — {wrong_count} of {len(snap.y)} points misclassified (✕)"},
+        title={"text": f"Decision regions: {wrong_count} of {len(snap.y)} wrong (✕)"},
         xaxis=_axis("x₁", range=[x0, x1], constrain="domain"),
         yaxis=_axis("x₂", range=[y0, y1], scaleanchor="x", constrain="domain"),
         legend={"orientation": "h", "y": -0.2, "x": 0},

@@ -99,7 +99,9 @@ export default function ({ data, parentElement, setStateValue }) {
             index: p.pointIndex ?? p.pointNumber ?? null,
             x: p.x ?? null,
             y: p.y ?? null,
-            customdata: p.customdata ?? null,
+            // a row of a typed array would reach Python as {"0": ..}: send a plain list
+            customdata: ArrayBuffer.isView(p.customdata) ? Array.from(p.customdata) : (p.customdata ?? null),
+            time: Date.now(),  // tells a new click from the last one, even on the same point
           });
         });
         let frame = 0;

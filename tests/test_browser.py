@@ -1,0 +1,129 @@
+"""The page in a real browser: Start, live charts, Pause, Step, the explainer, screenshots."""
+
+import re
+import time
+
+import pytest
+
+from tests.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def iteration(page) -> int:
+    text = page.locator("h3", has_text="Iteration").first.inner_text()
+    return int(re.search(r"Iteration (\d+)", text).group(1))
+
+
+def chart_state(page, key: str) -> str | None:
+    """What the browser holds for one chart: its title and its first trace's data (base64 typed array)."""
+    return page.evaluate(
+        """(key) => {
+            const div = document.querySelector(`div.plotly-live[data-key="${key}"]`);
+            if (!div || !div.data || !div.querySelector('.main-svg')) return null;
+            const t = div.data[0], v = t.z || t.y;
+            return JSON.stringify([div.layout.title && div.layout.title.text, v && (v.bdata || v)]);
+        }""",
+        key,
+    )
+
+
+def wait_for(cond, timeout=20.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def button(page, name):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as (base, _proc):
+        yield base
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_start_pause_step_and_live_charts(server, scheme):
+    with chromium_page(1500, 2300, scheme) as page:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/?speed=100&iterations=100000")
+        wait_app_ready(page)
+        wait_for(lambda: all(chart_state(page, k) for k in ("loss", "decision", "gradient_table",
+                                                              "gradient_history", "dscores")))
+        assert iteration(page) == 0
+        button(page, "Start").click()
+        first = wait_for(lambda: iteration(page) >= 5 and iteration(page))
+        before = chart_state(page, "loss")
+        later = wait_for(lambda: iteration(page) > first + 20 and iteration(page))
+        assert later > first
+        wait_for(lambda: chart_state(page, "loss") != before)  # the chart's data changed while training
+        grads = chart_state(page, "gradient_history")
+        wait_for(lambda: chart_state(page, "gradient_history") != grads)
+
+        button(page, "Pause").click()
+        wait_for(lambda: page.locator("[data-test-script-state='notRunning']").count() > 0)
+        time.sleep(0.5)
+        held = iteration(page)
+        time.sleep(1.0)
+        assert iteration(page) == held
+
+        button(page, "Step").click()
+        wait_for(lambda: iteration(page) == held + 1)
+        time.sleep(0.5)
+        assert iteration(page) == held + 1
+        page.mouse.move(5, 5)  # no tooltip over the page in the screenshot
+        time.sleep(1.0)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"page-{scheme}.png"), full_page=True)
+        assert not page.locator("[data-testid='stException']").count()
+        assert not errors, errors
+
+
+def test_explainer_pick_a_point_and_check_the_gradient(server):
+    with chromium_page(1500, 4300) as page:
+        page.goto(server)
+        wait_app_ready(page)
+        for _ in range(3):
+            button(page, "Step").click()
+            wait_app_ready(page)
+        wait_for(lambda: iteration(page) == 3)
+        page.get_by_role("tab", name="Explain the gradient").click()
+        wait_app_ready(page)
+        wait_for(lambda: chart_state(page, "explain_decision"))
+        page.wait_for_selector("div.plotly-live[data-key='explain_decision'] .scatterlayer .point")
+        # click a training point drawn in the chart; the page follows it as the example
+        picked = page.evaluate(
+            """() => {
+                const div = document.querySelector("div.plotly-live[data-key='explain_decision']");
+                const trace = div._fullData.findIndex(t => t.type === 'scatter' && t._length > 0);
+                const t = div._fullData[trace];
+                const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
+                const box = div.getBoundingClientRect();
+                const j = Math.floor(t._length / 2);  // not the default example
+                return {index: t.customdata[j][0],
+                        x: box.left + xa._offset + xa.l2p(t.x[j]), y: box.top + ya._offset + ya.l2p(t.y[j])};
+            }"""
+        )
+        page.mouse.move(picked["x"], picked["y"])
+        time.sleep(0.3)
+        page.mouse.click(picked["x"], picked["y"])
+        wait_for(lambda: page.get_by_text(f"Example {int(picked['index'])}:", exact=False).count() > 0)
+        assert page.get_by_text("Its contribution to dW is").count() == 1
+        assert page.get_by_text(f"outer(x_{int(picked['index'])}, dscores_{int(picked['index'])})").count() >= 1
+
+        button(page, "Run the gradient check").click()
+        text = wait_for(lambda: page.get_by_text("largest relative error").count()
+                        and page.get_by_text("largest relative error").first.inner_text())
+        largest = float(re.search(r"largest relative error ([0-9.e+-]+)", text).group(1))
+        assert largest <= 1e-7 and "good" in text
+        page.mouse.move(5, 5)
+        time.sleep(1.0)
+        page.screenshot(path=str(ARTIFACTS / "explainer.png"), full_page=True)
+        assert not page.locator("[data-testid='stException']").count()
