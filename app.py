@@ -7,6 +7,7 @@ this file only lays out widgets and charts.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -16,12 +17,12 @@ from softmax.explain import example, gradient_sums, seed_lines
 from softmax.export import export_script
 from softmax.figures import all_figures, decision_figure
 from softmax.gradcheck import check_softmax_gradient
+from softmax.presets import PRESETS, page_setup
 from softmax.trainer import Snapshot, TooManyTrainers, Trainer
 from ui.plotly_live import plotly_live
 
 Trainer.max_running = int(os.environ.get("SOFTMAX_MAX_RUNNING", "64"))
 MAX_RUN_SECONDS = float(os.environ.get("SOFTMAX_MAX_RUN_SECONDS", "600"))
-REFRESH_RATES = [1, 2, 3, 5, 8, 10]  # chart refreshes per second
 
 
 @st.cache_resource(scope="session", on_release=lambda trainer: trainer.stop())
@@ -30,53 +31,101 @@ def session_trainer() -> Trainer:
     return Trainer(st.session_state.get("config", Config()), max_seconds=MAX_RUN_SECONDS)
 
 
-def url_settings() -> None:
-    """On a session's first run, read the settings from the query string (never fails)."""
-    if "config" in st.session_state:
-        return
-    config, notices = Config.from_query(st.query_params.to_dict())
-    st.session_state.config = config
-    st.session_state.notices = notices
+def _load(config: Config) -> None:
+    """Put a Config into the controls (before they are drawn)."""
     for name in SETTINGS:
         st.session_state[f"cfg_{name}"] = getattr(config, name)
 
 
-def _control(name: str):
+def url_settings() -> None:
+    """On a session's first run, read the settings from the query string (never fails)."""
+    if "config" in st.session_state:
+        return
+    setup = page_setup(st.query_params.to_dict())
+    st.session_state.config = setup.config
+    st.session_state.notices = setup.notices
+    st.session_state.exercise = setup.sentence
+    st.session_state.hidden = setup.hidden
+    st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), None)
+    _load(setup.config)
+
+
+def _control(name: str) -> None:
     """One widget for one setting, labelled and explained by the setting's own metadata."""
+    if name in st.session_state.hidden:
+        return
     info, key = setting_info(name), f"cfg_{name}"
     common = {"label": info["label"], "help": info["help"], "key": key}
     if info["choices"]:
-        return st.selectbox(options=list(info["choices"]), format_func=lambda n: DATASETS[n].title, **common)
-    if info["log"]:
-        return st.select_slider(options=slider_values(name, st.session_state.get(key)), format_func=format_value,
-                                **common)
-    if name == "seed":
-        return st.number_input(min_value=info["lo"], max_value=info["hi"], step=1, **common)
-    if name == "iterations":
-        return st.number_input(min_value=info["lo"], max_value=info["hi"], step=100, **common)
-    step = 1 if info["type"] == "int" else 0.05
-    return st.slider(min_value=info["lo"], max_value=info["hi"], step=step, **common)
+        st.selectbox(options=list(info["choices"]), format_func=lambda n: DATASETS[n].title, **common)
+    elif info["log"]:
+        st.select_slider(options=slider_values(name, st.session_state.get(key)), format_func=format_value, **common)
+    elif name in ("seed", "iterations"):
+        st.number_input(min_value=info["lo"], max_value=info["hi"], step=1 if name == "seed" else 100, **common)
+    else:
+        st.slider(min_value=info["lo"], max_value=info["hi"], step=1 if info["type"] == "int" else 0.05, **common)
 
 
 def _new_data() -> None:
     st.session_state.cfg_seed = (st.session_state.cfg_seed + 1) % (setting_info("seed")["hi"] + 1)
 
 
-def sidebar() -> tuple[Config, float]:
-    """The settings panel; returns the Config it shows and the refresh rate (Hz)."""
+def _choose_preset() -> None:
+    name = st.session_state.preset
+    if name is not None:
+        _load(PRESETS[name].config)
+    st.session_state.exercise = PRESETS[name].sentence if name else None
+
+
+def url_query(config: Config) -> dict[str, str]:
+    """Every setting, and the hidden controls, as the query string of a link to this setup."""
+    query = config.to_query()
+    if st.session_state.hidden:
+        query["hide"] = ",".join(st.session_state.hidden)
+    return query
+
+
+def sync_url(config: Config) -> None:
+    """Keep the address bar equal to the setup, so copying it reproduces the run."""
+    query = url_query(config)
+    for key in list(st.query_params):
+        if key not in query and key != "view":  # "view" belongs to the tabs widget
+            del st.query_params[key]
+    for key, value in query.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def share_link(config: Config) -> None:
+    """The page's address with every setting in it; st.code has a copy button."""
+    query = url_query(config)
+    link = f"{st.context.url or ''}?{urlencode(query)}"
+    with st.expander("Copy link to this setup"):
+        st.code(link, language=None, wrap_lines=True)
+        st.caption("Anyone who opens it gets the same data, initial weights and settings. Teachers: add "
+                   "&hide=dataset,classes (any setting names) to hide controls, or use ?preset=NAME.")
+
+
+def sidebar() -> Config:
+    """The settings panel; returns the Config it shows."""
     with st.sidebar:
+        if "presets" not in st.session_state.hidden:
+            st.selectbox("Exercise", [None, *PRESETS], key="preset", on_change=_choose_preset,
+                         format_func=lambda n: PRESETS[n].title if n else "Your own settings",
+                         help="A prepared setup with a question for you; it sets the controls below.")
         st.header("Data")
         for name in ("dataset", "points_per_class", "classes", "noise", "seed"):
             _control(name)
-        st.button("New data", on_click=_new_data, help="Draw a new dataset and new initial weights (next seed).",
-                  width="stretch")
+        if "seed" not in st.session_state.hidden:
+            st.button("New data", on_click=_new_data, help="Draw a new dataset and new initial weights (next seed).",
+                      width="stretch")
         st.header("Training")
-        for name in ("step_size", "reg", "iterations", "speed"):
+        for name in ("step_size", "reg", "iterations", "speed", "refresh"):
             _control(name)
-        refresh = st.select_slider("Chart refreshes per second", REFRESH_RATES, value=5, key="refresh",
-                                   help="How often the charts redraw while training runs.")
-    config = Config(**{name: st.session_state[f"cfg_{name}"] for name in SETTINGS})
-    return config, refresh
+        config = Config(**{name: st.session_state[f"cfg_{name}"] for name in SETTINGS})
+        if "share" not in st.session_state.hidden:
+            share_link(config)
+    return config
 
 
 def _start(trainer: Trainer) -> None:
@@ -268,15 +317,17 @@ def explainer(snap: Snapshot) -> None:
 def main() -> None:
     st.set_page_config(page_title="Softmax gradient, live", layout="wide")
     url_settings()
-    config, refresh = sidebar()
+    config = sidebar()
     trainer = session_trainer()
     if config != trainer.config:
         trainer.update(config)
-    st.query_params.from_dict(config.to_query())
+    sync_url(config)
 
     st.title("Watch the softmax gradient")
     st.caption("The CS231n case study: a linear softmax classifier trained by full-batch gradient descent. "
                "Press Start, then stop at any iteration and look at where each number comes from.")
+    if st.session_state.exercise:
+        st.info(st.session_state.exercise, icon=":material/school:")
     for notice in st.session_state.pop("notices", []):
         st.warning(f"Link setting replaced: {notice}")
     if busy := st.session_state.pop("busy", None):
@@ -288,7 +339,7 @@ def main() -> None:
     watch, explain = st.tabs(["Watch it learn", "Explain the gradient"], key="view", on_change="rerun",
                              bind="query-params")
 
-    @st.fragment(run_every=1.0 / refresh if running else None)
+    @st.fragment(run_every=1.0 / config.refresh if running else None)
     def live() -> None:
         snap = trainer.snapshot
         status(snap)

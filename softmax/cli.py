@@ -20,7 +20,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     """One option per Config field, named and explained by the field table."""
     for f in fields(Config):
         info = setting_info(f.name)
-        if f.name == "speed":  # pacing matters only for watching on the page
+        if f.name in ("speed", "refresh"):  # pacing and redrawing matter only on the page
             continue
         kind = {"int": int, "float": float}.get(info["type"], str)
         parser.add_argument(

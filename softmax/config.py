@@ -41,6 +41,8 @@ class Config:
                                lo=1, hi=100_000)
     speed: float = _setting(50.0, "Iterations per second", "How fast training runs, so you can watch it.",
                             lo=1.0, hi=10_000.0, log=True)
+    refresh: int = _setting(5, "Chart refreshes per second", "How often the charts redraw while training runs.",
+                            lo=1, hi=10)
 
     def __post_init__(self) -> None:
         problems = [p for f in fields(self) if (p := _problem(f, getattr(self, f.name)))]

@@ -68,7 +68,7 @@ def export_script(config: Config) -> str:
     labels = inspect.getsource(data._labels) if "_labels(" in generator else ""
     header = f'''"""The CS231n softmax classifier, exported from the softmax gradient app.
 
-Settings: {", ".join(f"{k}={v}" for k, v in config.to_query().items() if k != "speed")}
+Settings: {", ".join(f"{k}={v}" for k, v in config.to_query().items() if k not in ("speed", "refresh"))}
 Run it with: python this_file.py   (needs only numpy)
 """
 

@@ -8,6 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from softmax.config import Config, setting_info
+from softmax.presets import PRESETS
 from softmax.trainer import Trainer
 from tests.support import ROOT
 
@@ -158,7 +160,6 @@ def table_values(table) -> list[list[str]]:
 
 
 def test_explainer_numbers_are_the_core_numbers():
-    from softmax.config import Config
     from softmax.explain import example, gradient_sums
 
     at = explain_app({"reg": "0.01"})
@@ -208,3 +209,63 @@ def test_picked_example_follows_the_index():
     at.number_input(key="example").set_value(250).run()
     assert not at.exception
     assert "Example 250" in " ".join(m.value for m in at.markdown)
+
+
+def widget_values(at) -> dict:
+    return {w.key.removeprefix("cfg_"): w.value for w in [*at.selectbox, *at.slider, *at.select_slider,
+                                                            *at.number_input] if w.key and w.key.startswith("cfg_")}
+
+
+def test_every_setting_round_trips_page_url_page():
+    at = app()
+    changes = {"dataset": "xor", "points_per_class": 37, "classes": 4, "noise": 0.35, "seed": 11, "step_size": 0.2,
+               "reg": 0.0, "iterations": 900, "speed": 200.0, "refresh": 8}
+    for name, value in changes.items():
+        w = {"dataset": at.selectbox, "seed": at.number_input, "iterations": at.number_input}.get(name)
+        if w is None:
+            w = at.select_slider if setting_info(name)["log"] else at.slider
+        w(key=f"cfg_{name}").set_value(value).run()
+    assert not at.exception
+    button(at, "Step").click().run()
+    url = {k: at.query_params[k] for k in at.query_params}
+    st.cache_resource.clear()  # AppTests share one session id: give the second page its own trainer
+    again = app({k: (v[-1] if isinstance(v, list) else v) for k, v in url.items()})
+    assert widget_values(again) == widget_values(at) == {**changes}
+    # same seed, same data, same initial weights: the decision chart's points are identical
+    assert charts(again)["decision"]["data"][1:] != []
+    assert iteration(again) == 0
+    button(again, "Step").click().run()
+    assert charts(again)["gradient_table"] == charts(at)["gradient_table"]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_preset_loads_from_the_link_and_trains(name):
+    at = app({"preset": name})
+    assert not at.exception
+    assert PRESETS[name].sentence in " ".join(i.value for i in at.info)
+    assert widget_values(at) == {k: getattr(PRESETS[name].config, k) for k in widget_values(at)}
+    button(at, "Step").click().run()
+    assert iteration(at) == 1
+
+
+def test_choosing_a_preset_on_the_page_sets_the_controls():
+    at = app()
+    at.selectbox(key="preset").set_value("ten-classes").run()
+    assert at.slider(key="cfg_classes").value == 10
+    assert at.selectbox(key="cfg_dataset").value == "blobs"
+    assert "Ten classes" in " ".join(i.value for i in at.info)
+
+
+def test_a_teacher_can_hide_controls():
+    at = app({"hide": "dataset,classes,presets", "classes": "5"})
+    keys = {w.key for w in [*at.selectbox, *at.slider]}
+    assert "cfg_dataset" not in keys and "cfg_classes" not in keys and "preset" not in keys
+    assert "cfg_noise" in keys
+    assert charts(at)["gradient_table"]["data"][0]["x"] == [f"class {k}" for k in range(5)]
+    assert at.query_params["hide"] in ("dataset,classes,presets", ["dataset,classes,presets"])
+
+
+def test_share_link_holds_every_setting():
+    at = app({"seed": "4"})
+    code = at.code[0].value
+    assert "seed=4" in code and all(f"{name}=" in code for name in Config().to_query())
