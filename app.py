@@ -6,7 +6,7 @@ this file only lays out widgets and charts.
 
 from __future__ import annotations
 
-import os
+import sys
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -17,18 +17,50 @@ from softmax.explain import example, gradient_sums, seed_lines
 from softmax.export import export_script
 from softmax.figures import all_figures, decision_figure
 from softmax.gradcheck import check_softmax_gradient
+from softmax.limits import ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.trainer import Snapshot, TooManyTrainers, Trainer
 from ui.plotly_live import plotly_live
 
-Trainer.max_running = int(os.environ.get("SOFTMAX_MAX_RUNNING", "64"))
-MAX_RUN_SECONDS = float(os.environ.get("SOFTMAX_MAX_RUN_SECONDS", "600"))
+try:
+    LIMITS = ServerLimits.from_env()
+except ValueError as exc:  # an operator's typo must not take the page down
+    print(f"softmax app: {exc}; using the default limits", file=sys.stderr)
+    LIMITS = ServerLimits()
+Trainer.max_running = LIMITS.max_running
 
 
-@st.cache_resource(scope="session", on_release=lambda trainer: trainer.stop())
+class _Lease:
+    """A session's hold on its trainer, kept in a session-scoped cache.
+
+    Streamlit releases it the moment the page's websocket closes. The trainer
+    itself lives in session_state, which Streamlit keeps for a reconnect: so a
+    closed laptop pauses the run (no CPU for a page nobody sees) and a network
+    blip resumes it where it was.
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        try:
+            trainer.resume()
+        except TooManyTrainers:
+            pass  # the student presses Start again; the page explains if the server is still full
+
+    def release(self) -> None:
+        self.trainer.suspend()
+
+
+@st.cache_resource(scope="session", on_release=_Lease.release)
+def _lease(_trainer: Trainer) -> _Lease:
+    return _Lease(_trainer)
+
+
 def session_trainer() -> Trainer:
-    """This browser session's run; stopped when the session ends."""
-    return Trainer(st.session_state.get("config", Config()), max_seconds=MAX_RUN_SECONDS)
+    """This browser session's run."""
+    if "trainer" not in st.session_state:
+        st.session_state.trainer = Trainer(st.session_state.config, max_seconds=LIMITS.max_run_seconds)
+    _lease(st.session_state.trainer)
+    return st.session_state.trainer
 
 
 def _load(config: Config) -> None:
@@ -51,15 +83,21 @@ def url_settings() -> None:
 
 
 def _control(name: str) -> None:
-    """One widget for one setting, labelled and explained by the setting's own metadata."""
+    """One widget for one setting, labelled and explained by the setting's own metadata,
+    its range narrowed to what this server allows. Ranges and options stay fixed for the
+    session: a widget whose range changes is a new widget and loses its value."""
     if name in st.session_state.hidden:
         return
-    info, key = setting_info(name), f"cfg_{name}"
+    info, key = dict(setting_info(name)), f"cfg_{name}"
+    if (cap := LIMITS.upper(name)) is not None:
+        info["hi"] = type(info["default"])(min(info["hi"], cap))
     common = {"label": info["label"], "help": info["help"], "key": key}
     if info["choices"]:
         st.selectbox(options=list(info["choices"]), format_func=lambda n: DATASETS[n].title, **common)
     elif info["log"]:
-        st.select_slider(options=slider_values(name, st.session_state.get(key)), format_func=format_value, **common)
+        # the link's value stays an option even when it is off the 1-2-5 grid
+        options = [v for v in slider_values(name, getattr(st.session_state.config, name)) if v <= info["hi"]]
+        st.select_slider(options=options, format_func=format_value, **common)
     elif name in ("seed", "iterations"):
         st.number_input(min_value=info["lo"], max_value=info["hi"], step=1 if name == "seed" else 100, **common)
     else:
@@ -106,8 +144,16 @@ def share_link(config: Config) -> None:
                    "&hide=dataset,classes (any setting names) to hide controls, or use ?preset=NAME.")
 
 
+def _settings() -> Config:
+    return Config(**{name: st.session_state[f"cfg_{name}"] for name in SETTINGS})
+
+
 def sidebar() -> Config:
-    """The settings panel; returns the Config it shows."""
+    """The settings panel; returns the Config it shows, within this server's limits."""
+    shown, notices = LIMITS.apply(_settings())
+    if notices:
+        _load(shown)
+        st.session_state.notices = st.session_state.get("notices", []) + notices
     with st.sidebar:
         if "presets" not in st.session_state.hidden:
             st.selectbox("Exercise", [None, *PRESETS], key="preset", on_change=_choose_preset,
@@ -122,7 +168,8 @@ def sidebar() -> Config:
         st.header("Training")
         for name in ("step_size", "reg", "iterations", "speed", "refresh"):
             _control(name)
-        config = Config(**{name: st.session_state[f"cfg_{name}"] for name in SETTINGS})
+        # a widget drawn before another changed (points before classes) may still exceed a limit
+        config, _ = LIMITS.apply(_settings())
         if "share" not in st.session_state.hidden:
             share_link(config)
     return config
@@ -339,10 +386,14 @@ def main() -> None:
     watch, explain = st.tabs(["Watch it learn", "Explain the gradient"], key="view", on_change="rerun",
                              bind="query-params")
 
-    @st.fragment(run_every=1.0 / config.refresh if running else None)
+    refresh = LIMITS.refresh_rate(config.refresh, Trainer.running_count())
+
+    @st.fragment(run_every=1.0 / refresh if running else None)
     def live() -> None:
         snap = trainer.snapshot
         status(snap)
+        if running and refresh < config.refresh:
+            st.caption(f"Many runs are training on this server: charts refresh {refresh:g} times a second.")
         if explain.open:
             explainer(snap)
         else:

@@ -316,6 +316,17 @@ class Trainer:
 
     stop = pause
 
+    def suspend(self) -> None:
+        """Pause, remembering whether it was running, for ``resume()`` (a page's connection dropped)."""
+        self._resume_later = self.running or getattr(self, "_resume_later", False)
+        self.pause()
+
+    def resume(self) -> None:
+        """Start again if ``suspend()`` found it running; may raise TooManyTrainers."""
+        if getattr(self, "_resume_later", False):
+            self._resume_later = False
+            self.start()
+
     def _run(self, stop: threading.Event) -> None:
         started = time.monotonic()
         ref_time, ref_iter, speed = started, self._iteration, self._config.speed

@@ -269,3 +269,36 @@ def test_share_link_holds_every_setting():
     at = app({"seed": "4"})
     code = at.code[0].value
     assert "seed=4" in code and all(f"{name}=" in code for name in Config().to_query())
+
+
+def test_server_limits_from_the_environment_clamp_with_a_notice(monkeypatch):
+    monkeypatch.setenv("SOFTMAX_MAX_POINTS", "300")
+    monkeypatch.setenv("SOFTMAX_MAX_CLASSES", "4")
+    at = app({"points_per_class": "1000", "classes": "9"})
+    assert not at.exception
+    notices = " ".join(w.value for w in at.warning)
+    assert "this server allows at most 4 for classes" in notices
+    assert "this server allows at most 75 for points per class" in notices
+    assert at.slider(key="cfg_classes").max == 4
+    assert charts(at)["gradient_table"]["data"][0]["x"] == [f"class {k}" for k in range(4)]
+
+
+def test_a_full_server_says_so_and_keeps_serving(monkeypatch):
+    monkeypatch.setenv("SOFTMAX_MAX_RUNNING", "1")
+    other = Trainer()
+    other.start()
+    try:
+        at = app()
+        button(at, "Start").click().run()
+        assert not at.exception
+        assert any("Cannot start right now" in w.value and "limit" in w.value for w in at.warning)
+        button(at, "Step").click().run()  # stepping by hand still works
+        assert iteration(at) == 1
+    finally:
+        other.stop()
+
+
+def test_a_bad_limit_in_the_environment_does_not_break_the_page(monkeypatch):
+    monkeypatch.setenv("SOFTMAX_MAX_RUNNING", "lots")
+    at = app()
+    assert not at.exception and iteration(at) == 0

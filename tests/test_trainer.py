@@ -185,3 +185,21 @@ def test_runaway_weights_never_leave_a_nonfinite_snapshot(trainers):
 def test_nonfinite_hyperparameters_are_a_value_error_naming_them(name, bad):
     with pytest.raises(ValueError, match=name):
         Config(**{name: bad})
+
+
+def test_suspend_and_resume_keep_a_run_through_a_dropped_connection(trainers):
+    t = trainers(Config(iterations=100_000, speed=500))
+    t.start()
+    assert wait_until(lambda: t.snapshot.iteration > 10)
+    t.suspend()
+    held = t.snapshot.iteration
+    assert not t.running
+    time.sleep(0.2)
+    assert t.snapshot.iteration == held
+    t.resume()
+    assert t.running
+    assert wait_until(lambda: t.snapshot.iteration > held + 10)
+    t.pause()
+    t.suspend()  # suspended while paused: resume leaves it paused
+    t.resume()
+    assert not t.running
