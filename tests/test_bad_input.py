@@ -1,0 +1,119 @@
+"""Bad input everywhere: arbitrary query strings, divergent step sizes, and what a public server must not do."""
+
+import ast
+import json
+import re
+import tomllib
+from urllib.parse import parse_qs
+
+import pytest
+import streamlit as st
+from hypothesis import HealthCheck, given, settings, strategies
+from streamlit.testing.v1 import AppTest
+
+from softmax.config import SETTINGS
+from softmax.data import DATASETS
+from softmax.trainer import Trainer
+from tests.support import ROOT
+
+KEYS = [*SETTINGS, "preset", "hide", "view", "bogus", ""]
+VALUES = strategies.one_of(
+    strategies.text(max_size=30),
+    strategies.sampled_from(["nan", "inf", "-inf", "1e400", "-1", "0", "1e-400", "10000000000", "0x10", "1_000",
+                             "spiral", "circles", "cs231n", "step-too-large", "dataset,classes", "%00", "<script>",
+                             "Explain the gradient", " 3 ", "3.7", "", "None", "[]"]),
+    strategies.floats(allow_nan=True, allow_infinity=True).map(repr),
+    strategies.integers(min_value=-10**12, max_value=10**12).map(str),
+)
+
+
+@pytest.fixture(autouse=True)
+def stop_trainers():
+    yield
+    st.cache_resource.clear()
+    for t in list(Trainer._running):
+        t.stop()
+
+
+def run_page(query: dict) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strategies.dictionaries(strategies.sampled_from(KEYS), VALUES, max_size=6))
+def test_any_query_string_renders_a_page_with_notices(query):
+    at = run_page(query)
+    assert not at.exception, (query, at.exception)
+    assert any(m.value.startswith("### Iteration 0") for m in at.markdown)
+    # every value that was not usable as given is named in a notice
+    notices = " ".join(w.value for w in at.warning)
+    for key, value in query.items():
+        if key in SETTINGS and str(at.query_params.get(key)) not in (value, str([value])):
+            shown = at.query_params.get(key)
+            if shown is not None and _same_number(value, shown):
+                continue
+            assert "Link setting replaced" in notices, (query, key, shown)
+
+
+def _same_number(raw: str, shown) -> bool:
+    shown = shown[-1] if isinstance(shown, list) else shown
+    try:
+        return float(raw.strip()) == float(shown)
+    except ValueError:
+        return raw.strip() == shown
+
+
+def test_a_raw_query_string_from_the_address_bar():
+    query = {k: v[-1] for k, v in parse_qs("classes=abc&step_size=1e999&noise=-3&dataset=../../etc/passwd"
+                                           "&seed=-1&hide=../x&preset=%27", keep_blank_values=True).items()}
+    at = run_page(query)
+    assert not at.exception
+    assert len([w for w in at.warning if "Link setting replaced" in w.value]) >= 6
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+@pytest.mark.parametrize("step_size", ["1000", "1000000"])
+def test_divergence_pauses_says_what_to_do_and_charts_stay_finite(dataset, step_size):
+    at = run_page({"dataset": dataset, "step_size": step_size, "speed": "10000"})
+    next(b for b in at.button if b.label == "Start").click().run()
+    trainer = next(iter(Trainer._running), None)
+    if trainer is not None:  # wait for the run to stop itself
+        trainer._thread.join(timeout=10)
+    at.run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "too large" in errors[0] and "Reset" in errors[0]
+    assert re.search(r"### Iteration [1-9]", next(m.value for m in at.markdown if m.value.startswith("###")))
+    assert Trainer.running_count() == 0  # it paused itself
+    for el in at.get("bidi_component"):
+        spec = json.dumps(json.loads(el.proto.bytes)["figure"])
+        assert "NaN" not in spec and "Infinity" not in spec
+
+
+def test_xsrf_protection_stays_on_and_the_page_is_headless():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["headless"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_no_user_input_reaches_eval_a_shell_or_a_file_path():
+    """The page and the package never call eval/exec, a shell, or open a path built from input."""
+    banned_calls = {"eval", "exec", "compile", "__import__", "system", "popen", "Popen", "check_output",
+                    "open", "read_text", "write_text", "unlink", "remove"}
+    banned_modules = {"subprocess", "shlex", "pickle", "marshal"}
+    sources = [ROOT / "app.py", *sorted((ROOT / "softmax").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+    found = []
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                found += [f"{path.name}:{node.lineno} import {n}" for n in names if n.split(".")[0] in banned_modules]
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in banned_calls:
+                    found.append(f"{path.name}:{node.lineno} {name}")
+    # the one file operation: ui/plotly_live.py copies plotly's own plotly.min.js into static/
+    assert all(f.startswith("plotly_live.py") for f in found), found
