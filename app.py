@@ -28,6 +28,7 @@ except ValueError as exc:  # an operator's typo must not take the page down
     print(f"softmax app: {exc}; using the default limits", file=sys.stderr)
     LIMITS = ServerLimits()
 Trainer.max_running = LIMITS.max_running
+OWN = "own"  # the exercise chooser's "your own settings"
 
 
 class _Lease:
@@ -78,7 +79,7 @@ def url_settings() -> None:
     st.session_state.notices = setup.notices
     st.session_state.exercise = setup.sentence
     st.session_state.hidden = setup.hidden
-    st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), None)
+    st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), OWN)
     _load(setup.config)
 
 
@@ -110,9 +111,9 @@ def _new_data() -> None:
 
 def _choose_preset() -> None:
     name = st.session_state.preset
-    if name is not None:
+    if name in PRESETS:
         _load(PRESETS[name].config)
-    st.session_state.exercise = PRESETS[name].sentence if name else None
+    st.session_state.exercise = PRESETS[name].sentence if name in PRESETS else None
 
 
 def url_query(config: Config) -> dict[str, str]:
@@ -156,8 +157,8 @@ def sidebar() -> Config:
         st.session_state.notices = st.session_state.get("notices", []) + notices
     with st.sidebar:
         if "presets" not in st.session_state.hidden:
-            st.selectbox("Exercise", [None, *PRESETS], key="preset", on_change=_choose_preset,
-                         format_func=lambda n: PRESETS[n].title if n else "Your own settings",
+            st.selectbox("Exercise", [OWN, *PRESETS], key="preset", on_change=_choose_preset,
+                         format_func=lambda n: PRESETS[n].title if n in PRESETS else "Your own settings",
                          help="A prepared setup with a question for you; it sets the controls below.")
         st.header("Data")
         for name in ("dataset", "points_per_class", "classes", "noise", "seed"):

@@ -227,7 +227,7 @@ def gradient_history_figure(snap: Snapshot) -> dict:
     zmax = float(np.max(np.abs(grads))) or 1.0
     labels = param_labels(D)
     traces, layout_axes, annotations = [], {}, []
-    domains = _panel_domains(K, 1, gap=0.035)
+    domains = _panel_domains(K, 1, gap=0.06 if K <= 4 else 0.035)
     for k in range(K):
         suffix = "" if k == 0 else str(k + 1)
         traces.append({
@@ -241,7 +241,7 @@ def gradient_history_figure(snap: Snapshot) -> dict:
                                          "title": {"text": "iteration"} if last else None, "automargin": True}
         layout_axes[f"yaxis{suffix}"] = {"domain": ydom, "anchor": f"x{suffix}", "autorange": "reversed",
                                          "tickfont": {"size": 13}, "automargin": True}
-        annotations.append({"text": f"<b>class {k}</b>", "x": 1.0, "xref": "paper", "xanchor": "right",
+        annotations.append({"text": f"<b>class {k}</b>", "x": 0.0, "xref": "paper", "xanchor": "left",
                             "y": ydom[1], "yref": "paper", "yanchor": "bottom", "showarrow": False,
                             "font": {"color": class_color(k), "size": 15}})
     layout = _layout(

@@ -51,8 +51,10 @@ def server():
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_start_pause_step_and_live_charts(server, scheme):
     with chromium_page(1500, 2300, scheme) as page:
-        errors = []
+        errors, outside = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # a classroom behind a firewall: every request stays on this server
+        page.on("request", lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url))
         page.goto(f"{server}/?speed=100&iterations=100000")
         wait_app_ready(page)
         wait_for(lambda: all(chart_state(page, k) for k in ("loss", "decision", "gradient_table",
@@ -84,6 +86,7 @@ def test_start_pause_step_and_live_charts(server, scheme):
         page.screenshot(path=str(ARTIFACTS / f"page-{scheme}.png"), full_page=True)
         assert not page.locator("[data-testid='stException']").count()
         assert not errors, errors
+        assert not outside, outside
 
 
 def test_explainer_pick_a_point_and_check_the_gradient(server):
