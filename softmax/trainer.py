@@ -22,6 +22,11 @@ from .model import LossParts, Workspace, init_params, stack_params
 BLOWUP_FACTOR = 10.0
 
 
+def _quiet() -> np.errstate:
+    """Overflow can only come from a step size far too large; _step_locked catches and undoes it."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 class TooManyTrainers(RuntimeError):
     """Raised by ``start()`` when the process-wide limit of running trainers is reached."""
 
@@ -164,6 +169,7 @@ class Trainer:
         self._ws = Workspace(X, y, config.classes)
         self._theta = stack_params(params)
         self._theta_prev = self._theta.copy()
+        self._update = np.zeros_like(self._theta)
         self._iteration = 0
         self._diverged = False
         self._stop_reason: str | None = None
@@ -221,15 +227,17 @@ class Trainer:
 
     # -- stepping --------------------------------------------------------------
     def _step_locked(self) -> None:
-        """One gradient descent update, then the loss and gradient at the new weights."""
+        """One gradient descent update, then the loss and gradient at the new weights.
+
+        Callers hold the lock and an ``np.errstate`` that ignores overflow: only a
+        step size far too large overflows, and that is caught here and undone.
+        """
         cfg = self._config
         np.copyto(self._theta_prev, self._theta)
-        # Overflow can only come from a step size far too large; it is caught
-        # below and undone, so it must not surface as a numpy warning.
-        with np.errstate(over="ignore", invalid="ignore"):
-            self._theta -= cfg.step_size * self._ws.grad
-            parts = self._ws.run(self._theta, cfg.reg) if np.isfinite(self._theta).all() else None
-        if parts is None or not math.isfinite(parts.loss):
+        np.multiply(self._ws.grad, cfg.step_size, out=self._update)
+        self._theta -= self._update
+        parts = self._ws.run(self._theta, cfg.reg)
+        if not math.isfinite(parts.loss):  # non-finite weights make the loss non-finite too
             # Keep the last finite state on show; the run has diverged.
             np.copyto(self._theta, self._theta_prev)
             self._parts = self._ws.run(self._theta, cfg.reg)
@@ -250,7 +258,7 @@ class Trainer:
     def step(self, n: int = 1) -> Snapshot:
         """Pause if running, then take up to n updates (fewer if the run is finished)."""
         self.pause()
-        with self._lock:
+        with self._lock, _quiet():
             for _ in range(n):
                 if self.finished:
                     break
@@ -341,9 +349,10 @@ class Trainer:
                         ref_time, ref_iter, due = now, self._iteration, 1
                     stepped = 0
                     # At most ~10 ms of work per batch keeps pause() prompt and publishes frequent.
-                    while stepped < due and not self.finished and time.monotonic() - now < 0.01:
-                        self._step_locked()
-                        stepped += 1
+                    with _quiet():
+                        while stepped < due and not self.finished and time.monotonic() - now < 0.01:
+                            self._step_locked()
+                            stepped += 1
                     if now - started > self.max_seconds:
                         self._stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
                         stop.set()

@@ -171,13 +171,12 @@ def test_runaway_weights_never_leave_a_nonfinite_snapshot(trainers):
     t = trainers(Config(step_size=1e6, reg=10.0, iterations=1000))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        t._diverged = False  # force stepping on: overflow must be caught, not shown
         for _ in range(200):
-            with t._lock:
-                t._step_locked()
-                t._diverged = False
-            t._publish()
-            assert np.isfinite(t.snapshot.W).all() and math.isfinite(t.snapshot.loss)
+            t._diverged = False  # force stepping on: overflow must be caught, not shown
+            snap = t.step()
+            assert np.isfinite(snap.W).all() and math.isfinite(snap.loss)
+            assert np.isfinite(snap.probs).all() and np.isfinite(snap.history.loss).all()
+        assert "infinite" in snap.stop_reason
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
