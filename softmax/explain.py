@@ -18,7 +18,7 @@ from .trainer import Snapshot
 class Example:
     """One training example i and its share of the gradient.
 
-    x (D,), scores (K,), probs (K,), onehot (K,), dscores (K,) = (probs - onehot) / N,
+    x (D,), scores (K,), probs (K,), onehot (K,), residual (K,) = probs - onehot, dscores (K,) = residual / N,
     contribution (D, K) = outer(x, dscores): example i's term of dW = X.T @ dscores.
     """
 
@@ -28,6 +28,7 @@ class Example:
     scores: np.ndarray
     probs: np.ndarray
     onehot: np.ndarray
+    residual: np.ndarray
     loss: float
     dscores: np.ndarray
     contribution: np.ndarray
@@ -46,7 +47,8 @@ def example(snap: Snapshot, i: int) -> Example:
     top = scores.max()
     loss = float(top + np.log(np.sum(np.exp(scores - top))) - scores[label])
     return Example(
-        index=i, label=label, x=snap.X[i], scores=scores, probs=snap.probs[i], onehot=onehot, loss=loss,
+        index=i, label=label, x=snap.X[i], scores=scores, probs=snap.probs[i], onehot=onehot,
+        residual=snap.probs[i] - onehot, loss=loss,
         dscores=snap.dscores[i], contribution=np.outer(snap.X[i], snap.dscores[i]),
     )
 
@@ -105,7 +107,7 @@ def seed_lines(snap: Snapshot, i: int = 0) -> list[tuple[str, str]]:
         ("reg_loss = 0.5*reg*np.sum(W*W)", f"{snap.reg_loss:.6g}"),
         ("loss = data_loss + reg_loss", f"{snap.loss:.6f}"),
         ("dscores = probs", f"row {i}: {_row(e.probs)}"),
-        ("dscores[range(num_examples),y] -= 1", f"row {i}: {_row(e.probs - e.onehot)} (1 taken off class {e.label})"),
+        ("dscores[range(num_examples),y] -= 1", f"row {i}: {_row(e.residual)} (1 taken off class {e.label})"),
         ("dscores /= num_examples", f"row {i}: {_row(e.dscores)} (divided by N = {N})"),
         ("dW = np.dot(X.T, dscores)", _row(snap.dW_data)),
         ("db = np.sum(dscores, axis=0, keepdims=True)", _row(snap.db)),
