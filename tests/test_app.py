@@ -302,3 +302,19 @@ def test_a_bad_limit_in_the_environment_does_not_break_the_page(monkeypatch):
     monkeypatch.setenv("SOFTMAX_MAX_RUNNING", "lots")
     at = app()
     assert not at.exception and iteration(at) == 0
+
+
+def test_iteration_cap_and_speed_controls():
+    at = app()
+    at.number_input(key="cfg_iterations").set_value(3).run()
+    for _ in range(5):
+        button(at, "Step").click().run()
+    assert iteration(at) == 3  # the cap holds
+    assert any("3-iteration limit" in i.value for i in at.info)
+    at.select_slider(key="cfg_speed").set_value(1000.0).run()
+    at.number_input(key="cfg_iterations").set_value(100000).run()
+    button(at, "Start").click().run()
+    time.sleep(0.4)
+    at.run()
+    assert iteration(at) > 100  # 1000 iterations per second
+    button(at, "Pause").click().run()
