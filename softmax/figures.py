@@ -125,10 +125,10 @@ def decision_figure(snap: Snapshot) -> dict:
     x0, x1, y0, y1 = plane_bounds(snap.X)
     gx, gy = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
     xx, yy = np.meshgrid(gx, gy)
-    probs = predict_proba({"W": snap.W, "b": snap.b}, np.c_[xx.ravel(), yy.ravel()])
-    pred = probs.argmax(axis=1)
+    probs_t = predict_proba({"W": snap.W, "b": snap.b}, np.c_[xx.ravel(), yy.ravel()]).T  # (K, cells)
+    pred = probs_t.argmax(axis=0)
     # confidence from 1/K (a toss-up) to 1 (certain), in CONFIDENCE_LEVELS steps
-    conf = (probs.max(axis=1) - 1.0 / K) / (1.0 - 1.0 / K)
+    conf = (probs_t.max(axis=0) - 1.0 / K) / (1.0 - 1.0 / K)
     level = np.minimum((conf * CONFIDENCE_LEVELS).astype(int), CONFIDENCE_LEVELS - 1)
     cells = (pred * CONFIDENCE_LEVELS + level).reshape(GRID, GRID)
     n_codes = K * CONFIDENCE_LEVELS

@@ -151,10 +151,15 @@ def predict(params: Params, X: np.ndarray) -> np.ndarray:
 
 
 def predict_proba(params: Params, X: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, K), computed stably."""
-    scores = X @ params["W"] + params["b"]
-    e = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    """Class probabilities (N, K), computed stably.
+
+    Computed class-major, as in the Workspace: the result is the transpose of a
+    contiguous (K, N) array, so ``.T`` gives fast reductions over the classes.
+    """
+    scores_t = params["W"].T @ X.T + params["b"][:, None]  # (K, N)
+    e = np.exp(scores_t - scores_t.max(axis=0))
+    e /= e.sum(axis=0)
+    return e.T
 
 
 def accuracy(params: Params, X: np.ndarray, y: np.ndarray) -> float:

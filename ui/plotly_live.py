@@ -13,6 +13,7 @@ Streamlit's static file serving (``server.enableStaticServing = true``) at
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -159,14 +160,19 @@ def _script_root() -> Path:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    if ctx is None:
-        return Path.cwd()
-    return Path(ctx.main_script_path).resolve().parent
+    return _folder(ctx.main_script_path if ctx is not None else None)
 
 
-def _plotly_src() -> str:
-    """URL of the served plotly.js, honouring ``server.baseUrlPath``; the size busts caches."""
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+@functools.lru_cache(maxsize=8)
+def _folder(main_script: str | None) -> Path:
+    # Resolving a path touches the file system: once per script, not once per chart and refresh.
+    return Path(main_script).resolve().parent if main_script else Path.cwd()
+
+
+@functools.lru_cache(maxsize=8)
+def _plotly_src(base_url_path: str) -> str:
+    """URL of the served plotly.js under ``server.baseUrlPath``; the file size busts caches."""
+    base = base_url_path.strip("/")
     prefix = f"/{base}" if base else ""
     return f"{prefix}/app/static/{STATIC_NAME}?v={PLOTLY_JS.stat().st_size}"
 
@@ -228,7 +234,7 @@ def plotly_live(
         "key": key,
         "height": int(height),
         "theme": theme,
-        "src": _plotly_src(),
+        "src": _plotly_src(st.get_option("server.baseUrlPath") or ""),
         "config": {"displayModeBar": False, "responsive": True},
     }
     # One JSON object sent as bytes: the figure JSON is spliced in, not re-encoded.
