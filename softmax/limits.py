@@ -6,7 +6,8 @@
     SOFTMAX_MAX_ITERATIONS   100000 iterations per run
     SOFTMAX_MAX_SPEED        10000  iterations per second per run
     SOFTMAX_MAX_RUN_SECONDS  600    seconds a run may train before it pauses itself
-    SOFTMAX_REFRESH_BUDGET   150    chart refreshes per second for the whole server, shared by the
+    SOFTMAX_REFRESH_BUDGET   40     chart refreshes per second for the whole server (one process delivers
+                                    about 30-40, measured by bench/classroom.py), shared by the
                                     sessions that are training: each gets min(its setting, budget / running)
 """
 
@@ -28,7 +29,7 @@ class ServerLimits:
     max_iterations: int = 100_000
     max_speed: float = 10_000.0
     max_run_seconds: float = 600.0
-    refresh_budget: float = 150.0
+    refresh_budget: float = 40.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerLimits:
