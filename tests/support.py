@@ -97,3 +97,25 @@ def wait_app_ready(page, timeout_ms: int = 60_000) -> None:
     """Wait until the Streamlit app is connected and its script has finished running."""
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
+
+
+def thread_count(pid: int) -> int:
+    """How many threads (tasks) the process ``pid`` has now, Python's and native ones alike."""
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process ``pid`` has used so far, all its threads included."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# The number in the page's ``Iteration N`` heading, or null before it is drawn.
+ITERATION_JS = """() => {
+  for (const h of document.querySelectorAll('h3')) {
+    const m = /^\\s*Iteration (\\d+)/.exec(h.textContent);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}"""
