@@ -13,18 +13,11 @@ from softmax.presets import PRESETS
 from softmax.trainer import Trainer
 from tests.support import ROOT
 
+pytestmark = pytest.mark.usefixtures("stop_trainers")
+
 CHARTS = {"loss", "decision", "gradient_table", "gradient_history", "dscores"}
 
 
-@pytest.fixture(autouse=True)
-def stop_trainers():
-    yield
-    # AppTest runs every test in one process: drop the session-scoped trainers
-    # (their release hook stops them) so no test sees another's run.
-    st.cache_resource.clear()
-    for t in list(Trainer._running):
-        t.stop()
-    assert Trainer.running_count() == 0
 
 
 def app(query=None) -> AppTest:

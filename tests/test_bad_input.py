@@ -7,7 +7,6 @@ import tomllib
 from urllib.parse import parse_qs
 
 import pytest
-import streamlit as st
 from hypothesis import HealthCheck, given, settings, strategies
 from streamlit.testing.v1 import AppTest
 
@@ -15,6 +14,8 @@ from softmax.config import SETTINGS
 from softmax.data import DATASETS
 from softmax.trainer import Trainer
 from tests.support import ROOT
+
+pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 KEYS = [*SETTINGS, "preset", "hide", "view", "bogus", ""]
 VALUES = strategies.one_of(
@@ -27,12 +28,6 @@ VALUES = strategies.one_of(
 )
 
 
-@pytest.fixture(autouse=True)
-def stop_trainers():
-    yield
-    st.cache_resource.clear()
-    for t in list(Trainer._running):
-        t.stop()
 
 
 def run_page(query: dict) -> AppTest:

@@ -67,28 +67,19 @@ def contributions_vs_gradient(snap: Snapshot, i: int) -> None:
     _table(e.contribution, rows, classes)
     sums = gradient_sums(snap)
     st.markdown(f"**All {len(snap.y)} contributions summed, beside the model's X.T @ dscores** — the same numbers:")
-    left, right = st.columns(2)
-    with left:
-        st.caption("Σᵢ outer(xᵢ, dscoresᵢ)")
-        _table(sums.sum_contributions, rows, classes)
-    with right:
-        st.caption("X.T @ dscores (the model's dW data part)")
-        _table(sums.dW_data, rows, classes)
-    left, right = st.columns(2)
-    with left:
-        st.caption("Σᵢ dscoresᵢ")
-        _table(sums.sum_dscores[None, :], ["db"], classes)
-    with right:
-        st.caption("the model's db")
-        _table(sums.db[None, :], ["db"], classes)
+    _side_by_side(("Σᵢ outer(xᵢ, dscoresᵢ)", sums.sum_contributions),
+                  ("X.T @ dscores (the model's dW data part)", sums.dW_data), rows, classes)
+    _side_by_side(("Σᵢ dscoresᵢ", sums.sum_dscores[None, :]), ("the model's db", sums.db[None, :]), ["db"], classes)
     st.markdown(f"And the regularization part, reg·W with reg = {format_value(snap.reg)}; dW = X.T @ dscores + reg·W:")
-    left, right = st.columns(2)
-    with left:
-        st.caption("reg · W")
-        _table(sums.reg_times_W, rows, classes)
-    with right:
-        st.caption("dW (the model's gradient)")
-        _table(sums.dW, rows, classes)
+    _side_by_side(("reg · W", sums.reg_times_W), ("dW (the model's gradient)", sums.dW), rows, classes)
+
+
+def _side_by_side(left: tuple, right: tuple, rows: list[str], cols: list[str]) -> None:
+    """Two (caption, matrix) tables next to each other, formatted alike so equal digits line up."""
+    for column, (caption, values) in zip(st.columns(2), (left, right), strict=True):
+        with column:
+            st.caption(caption)
+            _table(values, rows, cols)
 
 
 def gradient_check(snap: Snapshot) -> None:
