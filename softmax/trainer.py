@@ -181,6 +181,7 @@ class Trainer:
 
     def _publish(self) -> None:
         p, D = self._parts, self._ws.D
+        self._stale = False
         self._snapshot = Snapshot(
             config=self._config,
             iteration=self._iteration,
@@ -208,7 +209,15 @@ class Trainer:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The latest published state; safe to read from any thread."""
+        """The latest state, as an immutable snapshot; safe to read from any thread.
+
+        The runner only marks the state stale; the copy is made here, when a page asks
+        (a few times a second), not after every batch of steps (up to 50 times a second).
+        """
+        if self._stale:
+            with self._lock:
+                if self._stale:
+                    self._publish()
         return self._snapshot
 
     @property
@@ -314,6 +323,7 @@ class Trainer:
             self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
                                             name="softmax-trainer")
             self._thread.start()
+            self._stale = True  # the snapshot says whether it is running
 
     def pause(self) -> None:
         """Stop the background thread (returns once it has ended, well within 0.2 s)."""
@@ -348,7 +358,7 @@ class Trainer:
                     if due > speed * 0.25:  # fell behind (busy machine): don't burst to catch up
                         ref_time, ref_iter, due = now, self._iteration, 1
                     stepped = 0
-                    # At most ~10 ms of work per batch keeps pause() prompt and publishes frequent.
+                    # At most ~10 ms of work per batch keeps pause() prompt and the state fresh.
                     with _quiet():
                         while stepped < due and not self.finished and time.monotonic() - now < 0.01:
                             self._step_locked()
@@ -358,8 +368,8 @@ class Trainer:
                         stop.set()
                     if self.finished:
                         stop.set()
-                    if stepped or stop.is_set():
-                        self._publish()
+                    if stepped:
+                        self._stale = True
                 stop.wait(min(0.02, 1.0 / speed))
         finally:
             with Trainer._running_lock:

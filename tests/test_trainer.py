@@ -49,6 +49,30 @@ def test_count_grows_while_running_holds_while_paused(trainers):
     assert wait_until(lambda: t.snapshot.iteration > held + 20)
 
 
+def test_the_snapshot_says_running_from_the_moment_of_start_and_pause(trainers):
+    # a slow run: its first step is 1/2 s away, so only start() itself can tell the snapshot
+    t = trainers(Config(iterations=100_000, speed=2))
+    assert not t.snapshot.running
+    t.start()
+    assert t.snapshot.running and t.snapshot.iteration == 0
+    t.pause()
+    assert not t.snapshot.running
+
+
+def test_snapshots_are_copied_when_read_not_after_every_step(trainers):
+    t = trainers(Config(iterations=100_000, speed=10_000))
+    copies = []
+    publish = t._publish
+    t._publish = lambda: (copies.append(1), publish())[1]
+    t.start()
+    assert wait_until(lambda: t.snapshot.iteration > 2000)  # hundreds of batches of steps
+    t.pause()
+    reads = len(copies)
+    assert t.snapshot.iteration == t.snapshot.iteration  # no copy when nothing changed
+    assert len(copies) == reads
+    assert reads < 60  # read every 10 ms by wait_until: at most one copy a read, plus the runner's last
+
+
 def test_single_step_adds_exactly_one_and_reset_returns_to_zero(trainers):
     t = trainers(Config())
     assert t.step().iteration == 1
