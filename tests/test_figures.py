@@ -115,15 +115,19 @@ def test_gradient_history_per_class_shares_one_zero_centred_scale(snap):
 
 def test_dscores_panels_colour_points_by_their_column_and_point_the_update(snap):
     fig = dscores_figure(snap)
-    arrows = [a for a in fig["layout"]["annotations"] if a.get("showarrow")]
-    for k, trace in enumerate(fig["data"]):
+    K = snap.W.shape[1]
+    points, arrows = fig["data"][:K], fig["data"][K:]
+    assert len(arrows) == K
+    for k, (trace, arrow) in enumerate(zip(points, arrows, strict=True)):
         idx = decode(trace["customdata"])
         np.testing.assert_allclose(decode(trace["marker"]["color"]), snap.dscores[idx, k], rtol=1e-6)
         update = -snap.step_size * snap.dW[:, k]
-        direction = np.array([arrows[k]["x"], arrows[k]["y"]])
+        assert arrow["x"][0] == arrow["y"][0] == 0.0  # from the origin ...
+        direction = np.array([arrow["x"][1], arrow["y"][1]])
         cos = direction @ update / np.linalg.norm(direction) / np.linalg.norm(update)
-        assert cos == pytest.approx(1.0, abs=1e-9)
-        assert arrows[k]["arrowcolor"] == CLASS_COLORS[k]
+        assert cos == pytest.approx(1.0, abs=1e-9)  # ... along -step*dW[:, k]
+        assert arrow["line"]["color"] == arrow["marker"]["color"] == CLASS_COLORS[k]
+        assert arrow["xaxis"] == trace["xaxis"] and arrow["marker"]["symbol"][-1] == "arrow"
 
 
 def test_big_datasets_are_thinned_for_drawing():
