@@ -1,8 +1,9 @@
 """Test page for the flicker benchmark: four Plotly charts redrawn at 5 Hz in a fragment.
 
-Mode by query parameter ``?mode=plotly_chart|plotly_live`` (default: env ``FLICKER_MODE``,
-else ``plotly_live``). Each chart's title carries the frame number, so a browser can
-count the refreshes it actually drew.
+Mode by query parameter ``?mode=plotly_chart|plotly_live|plotly_board`` (default: env
+``FLICKER_MODE``, else ``plotly_live``); ``plotly_board`` draws the four as one board, two a
+row, the first with three times the others' share of drawing time. Each chart's title
+carries the frame number, so a browser can count the refreshes it actually drew.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ui.plotly_live import plotly_live  # noqa: E402
+from ui.plotly_live import Panel, plotly_board, plotly_live  # noqa: E402
 
-MODES = ("plotly_chart", "plotly_live")
+MODES = ("plotly_chart", "plotly_live", "plotly_board")
 HEIGHT = 320
 
 
@@ -49,6 +50,8 @@ def make_figures(frame: int) -> list[go.Figure]:
 def main() -> None:
     """Two columns of two charts inside a ``run_every=0.2`` fragment."""
     mode = st.query_params.get("mode") or os.environ.get("FLICKER_MODE", "plotly_live")
+    if mode == "plotly_board":  # a board stacks its charts in a column narrower than 720 px
+        st.set_page_config(layout="wide")
     if mode not in MODES:
         st.error(f"mode must be one of {MODES}")
         return
@@ -58,6 +61,11 @@ def main() -> None:
     def charts() -> None:
         frame = st.session_state.get("frame", 0) + 1
         st.session_state["frame"] = frame
+        if mode == "plotly_board":
+            figs = make_figures(frame)
+            panels = [Panel(f"chart{i}", fig, 3, HEIGHT, 3 if i == 0 else 1) for i, fig in enumerate(figs)]
+            plotly_board(panels, key="board")
+            return
         cols = st.columns(2) + st.columns(2)
         clicks = {}
         for i, (col, fig) in enumerate(zip(cols, make_figures(frame), strict=True)):

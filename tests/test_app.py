@@ -36,8 +36,8 @@ def charts(at) -> dict[str, dict]:
     """The figures the page drew, by chart key (they travel as the plotly_live component's data)."""
     out = {}
     for el in at.get("bidi_component"):
-        payload = json.loads(el.proto.bytes)
-        out[payload["key"]] = payload["figure"]
+        for chart in json.loads(el.proto.bytes)["charts"]:
+            out[chart["key"]] = chart["figure"]
     return out
 
 

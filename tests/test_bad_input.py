@@ -83,7 +83,7 @@ def test_divergence_pauses_says_what_to_do_and_charts_stay_finite(dataset, step_
     assert re.search(r"### Iteration [1-9]", next(m.value for m in at.markdown if m.value.startswith("###")))
     assert Trainer.running_count() == 0  # it paused itself
     for el in at.get("bidi_component"):
-        spec = json.dumps(json.loads(el.proto.bytes)["figure"])
+        spec = json.dumps(json.loads(el.proto.bytes)["charts"])
         assert "NaN" not in spec and "Infinity" not in spec
 
 

@@ -97,3 +97,76 @@ def test_plotly_live_updates_in_place_offline() -> None:
 
     assert [u for u in urls if not is_local(u)] == []
     assert len(plotly_loads) == 1, plotly_loads
+
+
+# Every Plotly.react call, timed: [key, start ms, frame number in the title]; optionally slowed.
+SPY = """(slowMs) => {
+  const P = window.Plotly, react = (window.__react0 ??= P.react);
+  window.__calls = [];
+  P.react = function (gd, data, layout, ...rest) {
+    const start = performance.now();
+    window.__calls.push([gd.dataset.key, start, Number(/frame (\\d+)/.exec(layout.title.text)[1])]);
+    while (performance.now() - start < slowMs) { /* a slow browser */ }
+    return react.call(this, gd, data, layout, ...rest);
+  };
+}"""
+CALLS = "() => window.__calls"
+
+
+def by_key(calls):
+    out = {}
+    for key, start, frame in calls:
+        out.setdefault(key, []).append((start, frame))
+    return out
+
+
+def test_plotly_board_lays_out_and_schedules_the_drawing() -> None:
+    """Two charts a row; a slow browser draws the newest figures in proportion to weight; charts off
+    screen wait; a press holds the drawing so its answer is not queued behind a chart."""
+    with streamlit_server(PAGE) as (base, _proc), chromium_page(width=1400, height=1000) as page:
+        page.goto(f"{base}/?mode=plotly_board")
+        wait_app_ready(page)
+        page.wait_for_function(ALL_DRAWN, timeout=60_000)
+        boxes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.plotly-live')].map(
+            (d) => [d.dataset.key, d.getBoundingClientRect().toJSON()]))""")
+        assert boxes["chart0"]["top"] == boxes["chart1"]["top"] < boxes["chart2"]["top"]
+        assert boxes["chart0"]["right"] <= boxes["chart1"]["left"]
+        assert abs(boxes["chart0"]["width"] - boxes["chart1"]["width"]) <= 1
+
+        # Drawing 100 ms a chart, the browser cannot draw 4 charts 5 times a second: figures are
+        # skipped, never queued (frames drawn jump), and chart0 (weight 3) gets more of the draws.
+        received = "() => document.querySelector('.plotly-live[data-key=chart0]')._plotlyLiveSeq"
+        page.evaluate(SPY, 100)
+        seq0 = page.evaluate(received)
+        page.wait_for_timeout(4000)
+        drawn = by_key(page.evaluate(CALLS))
+        arrived = page.evaluate(received) - seq0
+        counts = {k: len(v) for k, v in drawn.items()}
+        assert counts["chart0"] >= 0.6 * arrived, (arrived, counts)
+        assert counts["chart0"] > max(counts[k] for k in ("chart1", "chart2", "chart3")), counts
+        assert sum(counts.values()) < 4 * arrived, (arrived, counts)
+        frames = [f for _, f in drawn["chart3"]]
+        assert any(b - a > 1 for a, b in zip(frames, frames[1:], strict=False)), frames
+        assert frames == sorted(frames)
+
+        # A press holds the drawing for a moment.
+        page.evaluate(SPY, 0)
+        page.wait_for_timeout(500)
+        pressed = page.evaluate("""() => { document.body.dispatchEvent(new PointerEvent('pointerdown',
+            {bubbles: true})); return performance.now(); }""")
+        page.wait_for_timeout(1000)
+        starts = [start for _, start, _ in page.evaluate(CALLS) if start > pressed]
+        assert starts and min(starts) - pressed >= 250, starts[:3]
+
+        # Off screen: the second row is redrawn about once a second, the first row with every figure.
+        page.set_viewport_size({"width": 1400, "height": 300})
+        page.wait_for_timeout(500)  # the page settles, the visibility observer reports
+        page.evaluate(SPY, 0)
+        page.wait_for_timeout(3000)
+        counts = {k: len(v) for k, v in by_key(page.evaluate(CALLS)).items()}
+        assert counts["chart0"] >= 8 and counts.get("chart3", 0) <= 4, counts
+
+        # Narrow: every chart the full width, one under another.
+        page.set_viewport_size({"width": 500, "height": 1000})
+        page.wait_for_function("""() => { const [a, b] = [...document.querySelectorAll('.plotly-live')]
+            .map((d) => d.getBoundingClientRect()); return b.top >= a.bottom; }""", timeout=5_000)
