@@ -268,6 +268,7 @@ def measure_live(page, proc, wire: Wire, seconds: float) -> dict[str, float]:
         "page_frames_per_s": r["frames"] / secs,
         "plotly_react_ms_per_s": sum(r["reactMs"].values()) / secs,
         **{f"plotly_react_ms_per_call[{k}]": r["reactMs"].get(k, 0) / max(r["reactN"].get(k, 0), 1) for k in CHARTS},
+        **{f"drawn_per_s[{k}]": r["reactN"].get(k, 0) / secs for k in CHARTS},
         **{f"received_per_s[{k}]": v for k, v in received.items()},
     }
 
@@ -343,15 +344,17 @@ def main() -> None:
     parser.add_argument("--no-message-cache", action="store_true",
                         help="run the server with global.minCachedMessageSize=1e12 (no ForwardMsg references)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy GIL profile of the server")
+    parser.add_argument("--query", default=QUERY, help=f"the page's query string (default {QUERY})")
     args = parser.parse_args()
-    speed = float(QUERY.split("speed=")[1].split("&")[0])
+    query = args.query
+    speed = float(query.split("speed=")[1].split("&")[0])
     env = {"STREAMLIT_GLOBAL_MIN_CACHED_MESSAGE_SIZE": "1e12"} if args.no_message_cache else None
 
     load0 = loadavg()
     pauses, gil, error = [], None, None
     with streamlit_server(env=env) as (base, proc), chromium_page() as page:
         wire = Wire(page)
-        page.goto(f"{base}/{QUERY}")
+        page.goto(f"{base}/{query}")
         wait_app_ready(page)
         page.wait_for_function(ALL_DRAWN, timeout=60_000)
         idle_cpu0, t_idle = cpu_seconds(proc.pid), time.monotonic()
@@ -375,7 +378,7 @@ def main() -> None:
             error = str(exc)
         ended_at = heading(page)
 
-    print(f"query={QUERY} (iterations is capped at the setting's maximum, 100000)")
+    print(f"query={query} (iterations is capped at the setting's maximum, 100000)")
     print(f"machine: {os.cpu_count()} cores, load average {load0} before, {loadavg()} after (1 min)")
     if args.no_message_cache:
         print("server: global.minCachedMessageSize=1e12 (ForwardMsg cache references off)")
