@@ -221,6 +221,9 @@ def main() -> None:
         st.info(st.session_state.exercise, icon=":material/school:")
     for notice in st.session_state.pop("notices", []):
         st.warning(f"Link setting replaced: {notice}")
+    if busy := st.session_state.pop("busy", None):
+        st.warning(f"Cannot start right now: {busy}.")
+    buttons(trainer)
     if "example" not in st.session_state:  # the outermost point of class 0: far from the origin
         st.session_state.example = config.points_per_class - 1
     running = trainer.running
@@ -229,13 +232,8 @@ def main() -> None:
 
     refresh = LIMITS.refresh_rate(config.refresh, Trainer.running_count())
 
-    # The buttons live in the fragment: a click reruns only the fragment, so the heading
-    # shows where Pause stopped without waiting for the whole page to be redrawn.
     @st.fragment(run_every=1.0 / refresh if running else None)
     def live() -> None:
-        buttons(trainer)
-        if busy := st.session_state.pop("busy", None):
-            st.warning(f"Cannot start right now: {busy}.")
         snap = trainer.snapshot
         status(snap)
         if running and refresh < config.refresh:
@@ -244,8 +242,8 @@ def main() -> None:
             explainer(snap)
         else:
             charts(snap)
-        if running != snap.running:
-            st.rerun()  # started, paused or finished: redraw the page once, to start or stop polling
+        if running and not snap.running:
+            st.rerun()  # training ended by itself: redraw the page once, and stop polling
 
     with explain if explain.open else watch:
         live()
