@@ -244,6 +244,8 @@ def main() -> None:
             charts(snap)
         if running and not snap.running:
             st.rerun()  # training ended by itself: redraw the page once, and stop polling
+        if running and LIMITS.rate_is_stale(refresh, config.refresh, Trainer.running_count()):
+            st.rerun()  # the class grew or shrank: poll at the new fair share of the server
 
     with explain if explain.open else watch:
         live()

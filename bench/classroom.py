@@ -13,7 +13,7 @@ percentile) with a 95th-percentile gap <= 1 s.
 
     python bench/classroom.py                          # real vs naive at 50 sessions, then a sweep
     python bench/classroom.py --sessions 20 --pages real --sweep ""
-    python bench/classroom.py --pace tick              # request every interval, like setInterval
+    python bench/classroom.py --pace after-finish      # wait an interval after each run (slower than a browser)
 
 Every run has a time budget and its server is stopped at the end; the bench ends by itself.
 The client runs on the same machine (2 cores) and its own CPU use is printed next to the server's.
@@ -198,11 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sessions", type=int, default=50, help="students in the comparison (default 50)")
     p.add_argument("--pages", default="real,naive", help="pages to compare: real, naive (default both)")
-    p.add_argument("--sweep", default="20,35,50,70", help="session counts to try on the real page ('' for none)")
+    p.add_argument("--sweep", default="20,25,30,35,50", help="session counts to try on the real page ('' for none)")
     p.add_argument("--query", default=QUERY, help=f"each student's query string (default {QUERY})")
-    p.add_argument("--pace", choices=("after-finish", "tick"), default="after-finish",
-                   help="after-finish: next fragment run an interval after the last finished (default); "
-                        "tick: every interval, never two in flight")
+    p.add_argument("--pace", choices=("after-finish", "tick"), default="tick",
+                   help="tick: every interval, never two in flight, as the browser's setInterval (default); "
+                        "after-finish: next fragment run an interval after the last finished (slower)")
     p.add_argument("--warmup", type=float, default=15.0, help="seconds after the last Start before measuring")
     p.add_argument("--window", type=float, default=60.0, help="measuring window, seconds (default 60)")
     p.add_argument("--sweep-window", type=float, default=30.0, help="measuring window of the sweep runs")

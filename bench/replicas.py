@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sweep", default="20,35,50,70,90,110", help="session counts, ascending")
     p.add_argument("--keep-going", action="store_true", help="try every count, not only up to the first miss")
     p.add_argument("--query", default=QUERY, help=f"each student's query string (default {QUERY})")
-    p.add_argument("--pace", choices=("after-finish", "tick"), default="after-finish")
+    p.add_argument("--pace", choices=("after-finish", "tick"), default="tick",
+                   help="how a student follows the fragment (see bench/classroom.py; default tick, as a browser)")
     p.add_argument("--warmup", type=float, default=15.0, help="seconds after the last Start before measuring")
     p.add_argument("--window", type=float, default=30.0, help="measuring window, seconds (default 30)")
     p.add_argument("--ramp", type=float, default=5.0, help="seconds over which the students press Start")

@@ -6,9 +6,10 @@
     SOFTMAX_MAX_ITERATIONS   100000 iterations per run
     SOFTMAX_MAX_SPEED        10000  iterations per second per run
     SOFTMAX_MAX_RUN_SECONDS  600    seconds a run may train before it pauses itself
-    SOFTMAX_REFRESH_BUDGET   40     chart refreshes per second for the whole server (one process delivers
-                                    about 30-40, measured by bench/classroom.py), shared by the
-                                    sessions that are training: each gets min(its setting, budget / running)
+    SOFTMAX_REFRESH_BUDGET   50     chart refreshes per second for the whole server (one process delivers
+                                    about 50 at one core, measured by bench/classroom.py), shared by the
+                                    sessions that are training: each gets min(its setting, budget / running),
+                                    and a page changes rate when the share moves by more than a quarter
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ServerLimits:
     max_iterations: int = 100_000
     max_speed: float = 10_000.0
     max_run_seconds: float = 600.0
-    refresh_budget: float = 40.0
+    refresh_budget: float = 50.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerLimits:
@@ -76,3 +77,8 @@ class ServerLimits:
     def refresh_rate(self, requested: float, running: int) -> float:
         """Refreshes per second for one session: its own setting, backed off when many sessions train."""
         return min(requested, max(0.5, self.refresh_budget / max(running, 1)))
+
+    def rate_is_stale(self, current: float, requested: float, running: int) -> bool:
+        """True when a page polling at ``current`` should change rate: the fair rate now differs
+        by more than a quarter (a page that started early must not keep its share as the class fills)."""
+        return not 0.8 <= self.refresh_rate(requested, running) / current <= 1.25

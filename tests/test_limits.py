@@ -32,3 +32,12 @@ def test_refresh_backs_off_under_load():
     assert lim.refresh_rate(5, 1) == 5
     assert lim.refresh_rate(5, 50) == 2
     assert lim.refresh_rate(5, 1000) == 0.5
+
+
+def test_a_page_changes_rate_when_the_class_grows_or_shrinks_by_a_quarter():
+    lim = ServerLimits(refresh_budget=100)
+    assert not lim.rate_is_stale(5, 5, 10)  # 10 running: 5/s each, as it polls
+    assert not lim.rate_is_stale(5, 5, 24)  # 4.17/s: within a quarter, no rerun for so little
+    assert lim.rate_is_stale(5, 5, 26)      # 3.85/s
+    assert lim.rate_is_stale(2, 5, 25)      # the class shrank from 50 to 25: 4/s
+    assert not lim.rate_is_stale(2, 5, 45)  # 2.22/s
