@@ -115,12 +115,14 @@ async def classroom(cluster: Cluster, n: int, args: argparse.Namespace, window: 
     cpu0, lb0 = tree_cpu(apps), tree_cpu(lb)
     bytes0 = sum(s.stats.bytes_received for s in sessions)
     iters0 = [s.iteration or 0 for s in sessions]
+    lat0 = [len(s.stats.latencies) for s in sessions]
     await asyncio.sleep(window)
     t1, own1, all1 = time.monotonic(), time.process_time(), machine_busy_seconds()
     cpu1, lb1 = tree_cpu(apps), tree_cpu(lb)
     bytes1 = sum(s.stats.bytes_received for s in sessions)
     iters1 = [s.iteration or 0 for s in sessions]
     rss_after = sum(rss_mb(p) for p in apps)
+    latencies = [x for s, i in zip(sessions, lat0, strict=True) for x in s.stats.latencies[i:]]
     for s in sessions:
         s.abort()
 
@@ -137,6 +139,7 @@ async def classroom(cluster: Cluster, n: int, args: argparse.Namespace, window: 
         rate_median=statistics.median(rates), rate_p5=float(np.percentile(rates, 5)),
         gap_p95=float(np.percentile(gaps, 95)) if gaps else float("inf"), gap_max=max(gaps, default=float("inf")),
         iters_median=statistics.median((b - a) / span for a, b in zip(iters0, iters1, strict=True)),
+        latency_median=statistics.median(latencies) if latencies else float("inf"),
         server_cores=server, client_cores=own,
         other_cores=(all1 - all0) / span - server - balancer - own,
         server_mb_s=(bytes1 - bytes0) / span / 1e6, rss_before=rss_before, rss_after=rss_after,
