@@ -6,8 +6,8 @@
     SOFTMAX_MAX_ITERATIONS   100000 iterations per run
     SOFTMAX_MAX_SPEED        10000  iterations per second per run
     SOFTMAX_MAX_RUN_SECONDS  600    seconds a run may train before it pauses itself
-    SOFTMAX_REFRESH_BUDGET   50     chart refreshes per second for the whole server (one process delivers
-                                    about 50 at one core, measured by bench/classroom.py), shared by the
+    SOFTMAX_REFRESH_BUDGET   60     chart refreshes per second for the whole server (one process delivers
+                                    50-55 at one core, measured by bench/classroom.py), shared by the
                                     sessions that are training: each gets min(its setting, budget / running),
                                     and a page changes rate when the share moves by more than a quarter
 """
@@ -30,7 +30,7 @@ class ServerLimits:
     max_iterations: int = 100_000
     max_speed: float = 10_000.0
     max_run_seconds: float = 600.0
-    refresh_budget: float = 50.0
+    refresh_budget: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerLimits:
