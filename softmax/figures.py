@@ -58,6 +58,7 @@ def _layout(**extra) -> dict:
         "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
         "hoverlabel": {"font": {"size": 15}},
         "uirevision": "keep",  # keep zoom and legend clicks across refreshes
+        "height": 440,
     }
     layout.update(extra)
     return layout
@@ -109,7 +110,9 @@ def loss_figure(snap: Snapshot) -> dict:
         yaxis=_axis("loss", type="log" if log_y else "linear", rangemode="tozero"),
         yaxis2=_axis("accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%",
                      tickvals=[0, 0.25, 0.5, 0.75, 1.0]),
-        legend={"orientation": "h", "y": -0.25, "x": 0},
+        # below the axis title, not on it
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top", "x": 0},
+        margin={"l": 70, "r": 20, "t": 50, "b": 110},
         hovermode="x unified",
     )
     return {"data": traces, "layout": layout}
@@ -165,7 +168,9 @@ def decision_figure(snap: Snapshot) -> dict:
         title={"text": f"Decision regions: {wrong_count} of {len(snap.y)} wrong (✕)"},
         xaxis=_axis("x₁", range=[x0, x1], constrain="domain"),
         yaxis=_axis("x₂", range=[y0, y1], scaleanchor="x", constrain="domain"),
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+        # below the axis title, not on it
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top", "x": 0},
+        margin={"l": 70, "r": 20, "t": 50, "b": 100},
         hovermode="closest",
     )
     return {"data": traces, "layout": layout}

@@ -105,13 +105,15 @@ def test_explainer_pick_a_point_and_check_the_gradient(server):
         picked = page.evaluate(
             """() => {
                 const div = document.querySelector("div.plotly-live[data-key='explain_decision']");
-                const trace = div._fullData.findIndex(t => t.type === 'scatter' && t._length > 0);
-                const t = div._fullData[trace];
                 const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
                 const box = div.getBoundingClientRect();
-                const j = Math.floor(t._length / 2);  // not the default example
-                return {index: t.customdata[j][0],
-                        x: box.left + xa._offset + xa.l2p(t.x[j]), y: box.top + ya._offset + ya.l2p(t.y[j])};
+                const points = div._fullData.filter(t => t.type === 'scatter').flatMap(t =>
+                    Array.from({length: t._length}, (_, j) => ({index: t.customdata[j][0],
+                        x: box.left + xa._offset + xa.l2p(t.x[j]), y: box.top + ya._offset + ya.l2p(t.y[j])})));
+                // the point farthest from its nearest neighbour: a click there can hit no other
+                const gap = (p) => Math.min(...points.filter(q => q !== p).map(q => Math.hypot(p.x - q.x, p.y - q.y)));
+                const candidates = points.filter(p => p.index !== points.length / 3 - 1);  // not the default example
+                return candidates.reduce((best, p) => (gap(p) > gap(best) ? p : best));
             }"""
         )
         page.mouse.move(picked["x"], picked["y"])
