@@ -101,6 +101,41 @@ def window_figures(session: Session, t0: float, t1: float) -> tuple[float, list[
     return len(inside) / (t1 - t0), gaps
 
 
+@dataclass(frozen=True)
+class Counters:
+    """The students' counters at one moment: each one's iteration and timed fragment runs, all bytes."""
+
+    time: float
+    iterations: list[int]
+    runs: list[int]
+    bytes: int
+
+    @classmethod
+    def read(cls, sessions: list[Session]) -> Counters:
+        return cls(time.monotonic(), [s.iteration or 0 for s in sessions],
+                   [len(s.stats.latencies) for s in sessions], sum(s.stats.bytes_received for s in sessions))
+
+
+def session_figures(sessions: list[Session], started: list[bool], a: Counters, b: Counters) -> dict:
+    """The students' side of a Result over the window from ``a`` to ``b`` (Result's field names)."""
+    span = b.time - a.time
+    latencies = [x for s, i in zip(sessions, a.runs, strict=True) for x in s.stats.latencies[i:]]
+    rates, gaps = [], []
+    for s in sessions:
+        rate, g = window_figures(s, a.time, b.time)
+        rates.append(rate)
+        gaps.extend(g)
+    return dict(
+        window=span,
+        training=sum(ok and s.closed_reason is None for ok, s in zip(started, sessions, strict=True)),
+        rate_median=statistics.median(rates), rate_p5=float(np.percentile(rates, 5)),
+        gap_p95=float(np.percentile(gaps, 95)) if gaps else float("inf"), gap_max=max(gaps, default=float("inf")),
+        iters_median=statistics.median((y - x) / span for x, y in zip(a.iterations, b.iterations, strict=True)),
+        latency_median=statistics.median(latencies) if latencies else float("inf"),
+        server_mb_s=(b.bytes - a.bytes) / span / 1e6,
+    )
+
+
 async def start(session: Session, delay: float) -> bool:
     """A student presses Start (after ``delay``) and the tab follows the charts; False if it failed."""
     await asyncio.sleep(delay)
@@ -128,35 +163,19 @@ async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: st
     started = await asyncio.gather(*(start(s, ramp * i / n) for i, s in enumerate(sessions)))
     await asyncio.sleep(warmup)
 
-    t0, cpu0, own0, all0 = time.monotonic(), cpu_seconds(pid), time.process_time(), machine_busy_seconds()
-    bytes0 = sum(s.stats.bytes_received for s in sessions)
-    iters0 = [s.iteration or 0 for s in sessions]
-    lat0 = [len(s.stats.latencies) for s in sessions]
+    a, cpu0, own0, all0 = Counters.read(sessions), cpu_seconds(pid), time.process_time(), machine_busy_seconds()
     await asyncio.sleep(window)
-    t1, cpu1, own1, all1 = time.monotonic(), cpu_seconds(pid), time.process_time(), machine_busy_seconds()
-    bytes1 = sum(s.stats.bytes_received for s in sessions)
-    iters1 = [s.iteration or 0 for s in sessions]
+    b, cpu1, own1, all1 = Counters.read(sessions), cpu_seconds(pid), time.process_time(), machine_busy_seconds()
     rss_after = rss_mb(pid)
-    latencies = [x for s, i in zip(sessions, lat0, strict=True) for x in s.stats.latencies[i:]]
     for s in sessions:
         s.abort()
 
-    rates, gaps = [], []
-    for s in sessions:
-        rate, g = window_figures(s, t0, t1)
-        rates.append(rate)
-        gaps.extend(g)
-    span = t1 - t0
+    span = b.time - a.time
     return Result(
-        page=page, sessions=n, pace=pace, window=span,
-        training=sum(ok and s.closed_reason is None for ok, s in zip(started, sessions, strict=True)),
-        rate_median=statistics.median(rates), rate_p5=float(np.percentile(rates, 5)),
-        gap_p95=float(np.percentile(gaps, 95)) if gaps else float("inf"), gap_max=max(gaps, default=float("inf")),
-        iters_median=statistics.median((b - a) / span for a, b in zip(iters0, iters1, strict=True)),
-        latency_median=statistics.median(latencies) if latencies else float("inf"),
+        page=page, sessions=n, pace=pace, **session_figures(sessions, started, a, b),
         server_cores=(cpu1 - cpu0) / span, client_cores=(own1 - own0) / span,
         other_cores=((all1 - all0) - (cpu1 - cpu0) - (own1 - own0)) / span,
-        server_mb_s=(bytes1 - bytes0) / span / 1e6, rss_before=rss_before, rss_after=rss_after,
+        rss_before=rss_before, rss_after=rss_after,
     )
 
 

@@ -20,13 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,12 +33,13 @@ from bench.classroom import (  # noqa: E402
     QUERY,
     TARGET_GAP,
     TARGET_RATE,
+    Counters,
     Result,
     machine_busy_seconds,
     row,
     rss_mb,
+    session_figures,
     start,
-    window_figures,
 )
 from tests.support import cpu_seconds  # noqa: E402
 from tests.test_container import docker  # noqa: E402
@@ -111,39 +109,21 @@ async def classroom(cluster: Cluster, n: int, args: argparse.Namespace, window: 
     started = await asyncio.gather(*(start(s, args.ramp * i / n) for i, s in enumerate(sessions)))
     await asyncio.sleep(args.warmup)
 
-    t0, own0, all0 = time.monotonic(), time.process_time(), machine_busy_seconds()
+    a, own0, all0 = Counters.read(sessions), time.process_time(), machine_busy_seconds()
     cpu0, lb0 = tree_cpu(apps), tree_cpu(lb)
-    bytes0 = sum(s.stats.bytes_received for s in sessions)
-    iters0 = [s.iteration or 0 for s in sessions]
-    lat0 = [len(s.stats.latencies) for s in sessions]
     await asyncio.sleep(window)
-    t1, own1, all1 = time.monotonic(), time.process_time(), machine_busy_seconds()
+    b, own1, all1 = Counters.read(sessions), time.process_time(), machine_busy_seconds()
     cpu1, lb1 = tree_cpu(apps), tree_cpu(lb)
-    bytes1 = sum(s.stats.bytes_received for s in sessions)
-    iters1 = [s.iteration or 0 for s in sessions]
     rss_after = sum(rss_mb(p) for p in apps)
-    latencies = [x for s, i in zip(sessions, lat0, strict=True) for x in s.stats.latencies[i:]]
     for s in sessions:
         s.abort()
 
-    rates, gaps = [], []
-    for s in sessions:
-        rate, g = window_figures(s, t0, t1)
-        rates.append(rate)
-        gaps.extend(g)
-    span = t1 - t0
+    span = b.time - a.time
     server, balancer, own = (cpu1 - cpu0) / span, (lb1 - lb0) / span, (own1 - own0) / span
     return ReplicaResult(
-        page=f"{len(apps)}x", sessions=n, pace=args.pace, window=span,
-        training=sum(ok and s.closed_reason is None for ok, s in zip(started, sessions, strict=True)),
-        rate_median=statistics.median(rates), rate_p5=float(np.percentile(rates, 5)),
-        gap_p95=float(np.percentile(gaps, 95)) if gaps else float("inf"), gap_max=max(gaps, default=float("inf")),
-        iters_median=statistics.median((b - a) / span for a, b in zip(iters0, iters1, strict=True)),
-        latency_median=statistics.median(latencies) if latencies else float("inf"),
-        server_cores=server, client_cores=own,
-        other_cores=(all1 - all0) / span - server - balancer - own,
-        server_mb_s=(bytes1 - bytes0) / span / 1e6, rss_before=rss_before, rss_after=rss_after,
-        replicas=len(apps), lb_cores=balancer, spread=spread,
+        page=f"{len(apps)}x", sessions=n, pace=args.pace, **session_figures(sessions, started, a, b),
+        server_cores=server, client_cores=own, other_cores=(all1 - all0) / span - server - balancer - own,
+        rss_before=rss_before, rss_after=rss_after, replicas=len(apps), lb_cores=balancer, spread=spread,
     )
 
 
