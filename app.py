@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from softmax.config import SETTINGS, Config, format_value, setting_info, slider_values
-from softmax.data import DATASETS
+from softmax.config import SETTINGS, Config, format_value, in_group, setting_info, slider_values
 from softmax.limits import ServerLimits
 from softmax.presets import PRESETS, page_setup
-from softmax.trainer import Snapshot, TooManyTrainers, Trainer
+from softmax.runner import TooManyTrainers, Trainer
+from softmax.snapshot import Snapshot
 from ui.charts import charts
 from ui.explainer import explainer
 
@@ -91,13 +91,14 @@ def _control(name: str) -> None:
         info["hi"] = type(info["default"])(min(info["hi"], cap))
     common = {"label": info["label"], "help": info["help"], "key": key}
     if info["choices"]:
-        st.selectbox(options=list(info["choices"]), format_func=lambda n: DATASETS[n].title, **common)
+        st.selectbox(options=list(info["choices"]), format_func=info["choices"].get, **common)
     elif info["log"]:
         # the link's value stays an option even when it is off the 1-2-5 grid
         options = [v for v in slider_values(name, getattr(st.session_state.config, name)) if v <= info["hi"]]
         st.select_slider(options=options, format_func=format_value, **common)
-    elif name in ("seed", "iterations"):
-        st.number_input(min_value=info["lo"], max_value=info["hi"], step=1 if name == "seed" else 100, **common)
+    elif name in ("seed", "iterations", "batch_size"):
+        st.number_input(min_value=0 if info["zero_ok"] else info["lo"], max_value=info["hi"],
+                        step=100 if name == "iterations" else 1, **common)
     else:
         st.slider(min_value=info["lo"], max_value=info["hi"], step=1 if info["type"] == "int" else 0.05, **common)
 
@@ -158,13 +159,17 @@ def sidebar() -> Config:
                          format_func=lambda n: PRESETS[n].title if n in PRESETS else "Your own settings",
                          help="A prepared setup with a question for you; it sets the controls below.")
         st.header("Data")
-        for name in ("dataset", "points_per_class", "classes", "noise", "seed"):
+        for name in in_group("data"):
             _control(name)
         if "seed" not in st.session_state.hidden:
             st.button("New data", on_click=_new_data, help="Draw a new dataset and new initial weights (next seed).",
                       width="stretch")
+        st.header("Model")
+        for name in in_group("model"):
+            if setting_info(name)["applies"](_settings()):
+                _control(name)
         st.header("Training")
-        for name in ("step_size", "reg", "iterations", "speed", "refresh"):
+        for name in (*in_group("training"), *in_group("run")):
             _control(name)
         # a widget drawn before another changed (points before classes) may still exceed a limit
         config, _ = LIMITS.apply(_settings())

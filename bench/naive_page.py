@@ -13,8 +13,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from softmax.config import Config
-from softmax.model import predict_proba
-from softmax.trainer import Trainer
+from softmax.runner import Trainer
 
 GRID = 200
 
@@ -47,7 +46,7 @@ def decision_chart(s):
     (x0, y0), (x1, y1) = s.X.min(axis=0) - 0.2, s.X.max(axis=0) + 0.2
     gx, gy = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
     xx, yy = np.meshgrid(gx, gy)
-    probs = predict_proba({"W": s.W, "b": s.b}, np.c_[xx.ravel(), yy.ravel()])
+    probs = s.model.probabilities(s.theta, np.c_[xx.ravel(), yy.ravel()]).T
     z = (probs.argmax(axis=1) + probs.max(axis=1)).reshape(GRID, GRID)  # class + confidence, float64
     fig = go.Figure(go.Heatmap(x=gx, y=gy, z=z, showscale=False, opacity=0.5))
     for k in range(s.config.classes):
@@ -56,17 +55,17 @@ def decision_chart(s):
 
 
 def gradient_table_chart(s):
-    z = np.vstack([s.dW, s.db[None, :]])
+    z = np.vstack([s.grads["W"], s.grads["b"][None, :]])
     return go.Figure(go.Heatmap(z=z, text=z, texttemplate="%{text:.4f}", colorscale="RdBu", zmid=0)).update_layout(
         title=f"Gradient now — iteration {s.iteration}")
 
 
 def gradient_history_chart(s):
     h, K = s.history, s.config.classes
-    grads = np.concatenate([h.dW, h.db[:, None, :]], axis=1)
+    grads = np.concatenate([h.grads["W"], h.grads["b"][:, None, :]], axis=1)
     fig = make_subplots(rows=K, cols=1, shared_xaxes=True)
     for k in range(K):
-        fig.add_trace(go.Heatmap(x=h.iteration, z=grads[:, :, k].T, coloraxis="coloraxis"), row=k + 1, col=1)
+        fig.add_trace(go.Heatmap(x=h.grad_iteration, z=grads[:, :, k].T, coloraxis="coloraxis"), row=k + 1, col=1)
     return fig.update_layout(title="Gradient of each class's parameters", coloraxis={"colorscale": "RdBu"})
 
 
@@ -74,8 +73,8 @@ def dscores_chart(s):
     K = s.config.classes
     fig = make_subplots(rows=1, cols=K, subplot_titles=[f"class {k}" for k in range(K)])
     for k in range(K):
-        fig.add_trace(go.Scatter(x=s.X[:, 0], y=s.X[:, 1], mode="markers",
-                                 marker={"color": s.dscores[:, k], "coloraxis": "coloraxis"}), row=1, col=k + 1)
+        marker = {"color": s.parts["dscores"][:, k], "coloraxis": "coloraxis"}
+        fig.add_trace(go.Scatter(x=s.X[:, 0], y=s.X[:, 1], mode="markers", marker=marker), row=1, col=k + 1)
     return fig.update_layout(title="Points coloured by dscores[i, k]", coloraxis={"colorscale": "RdBu"})
 
 

@@ -1,103 +1,129 @@
-"""Command line: ``python -m softmax train | bench``."""
+"""Command line: ``python -m softmax train | export-script | bench``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
+from typing import Any
 
-from .config import Config, setting_info
+from .config import SETTINGS, Config, setting_info
+
+# What the notes' two loops run and print, when the command line does not say.
+MODEL_DEFAULTS = {"linear": {"iterations": 200}, "two-layer": {"iterations": 10_000}}
+PRINT_EVERY = {"linear": 10, "two-layer": 1000}
+PAGE_ONLY = ("speed", "refresh")  # pacing and redrawing matter only on the page
+MAX_REPEATS = 1000
+MAX_MESSAGE = 300
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and status 2, never a usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message: str) -> None:  # one short line and status 2, never a usage dump
+        message = re.sub(r"'([^']{60})[^']{20,}'", r"'\1…'", message)  # no 100 KB argument echoed back
+        self.exit(2, f"{self.prog}: error: {message[:MAX_MESSAGE]}\n")
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
-    """One option per Config field, named and explained by the field table."""
-    for f in fields(Config):
-        info = setting_info(f.name)
-        if f.name in ("speed", "refresh"):  # pacing and redrawing matter only on the page
+    """One option per setting, named and explained by the settings table; defaults filled in later."""
+    for name in SETTINGS:
+        if name in PAGE_ONLY:
             continue
+        info = setting_info(name)
         kind = {"int": int, "float": float}.get(info["type"], str)
-        parser.add_argument(
-            "--" + f.name.replace("_", "-"),
-            type=kind,
-            default=info["default"],
-            choices=info["choices"],
-            help=f"{info['help']} (default {info['default']})",
-        )
+        default = "the model's" if name == "iterations" else info["default"]
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                            choices=tuple(info["choices"]) if info["choices"] else None,
+                            help=f"{info['help']} (default {default})")
+    parser.add_argument("--print-every", type=int, default=None,
+                        help="print the loss every this many iterations (default: the notes' 10, or 1000 for the net)")
 
 
-def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
-    values = {f.name: getattr(args, f.name) for f in fields(Config) if hasattr(args, f.name)}
+def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[Config, int]:
+    given: dict[str, Any] = {name: getattr(args, name) for name in SETTINGS
+                             if getattr(args, name, None) is not None}
+    model = given.get("model", setting_info("model")["default"])
+    if model != "two-layer" and "hidden" in given:
+        parser.error("--hidden applies only to --model two-layer")
+    values = {**MODEL_DEFAULTS.get(model, {}), **given}
     try:
-        return Config(**values)
+        config = Config(**values)
     except ValueError as exc:
         parser.error(str(exc).replace("_", "-"))
         raise  # unreachable: error() exits
+    every = args.print_every if args.print_every is not None else PRINT_EVERY[config.model]
+    if every < 1:
+        parser.error("--print-every must be at least 1")
+    return config, every
 
 
-def train(config: Config, as_json: bool, out=sys.stdout) -> int:
-    """Train synchronously, printing like the CS231n notes (or one JSON object)."""
-    from .trainer import Trainer
+def train(config: Config, print_every: int, as_json: bool, out=sys.stdout) -> int:
+    """Train synchronously, printing the loss like the CS231n notes (or one JSON object)."""
+    from .run import Run
 
-    trainer = Trainer(config)
-    initial = trainer.snapshot
-    if not as_json:
-        snap = initial
-        while True:
-            if snap.iteration % 10 == 0 and snap.iteration < config.iterations:
-                print("iteration %d: loss %f" % (snap.iteration, snap.loss), file=out)
-            if trainer.finished:
-                break
-            snap = trainer.step()
-    snap = trainer.run_to_end()
+    run = Run(config)
+    printed = []
+    while True:
+        if run.iteration % print_every == 0 and run.iteration < config.iterations:
+            printed.append((run.iteration, run.result.loss))
+            if not as_json:
+                print("iteration %d: loss %f" % printed[-1], file=out)
+        if run.finished:
+            break
+        run.step()
+    r = run.result
     if as_json:
         print(json.dumps({
-            "initial_loss": initial.loss,
-            "final_loss": snap.loss,
-            "data_loss": snap.data_loss,
-            "reg_loss": snap.reg_loss,
-            "accuracy": snap.accuracy,
-            "iterations": snap.iteration,
-            "diverged": snap.diverged,
+            "initial_loss": run.initial_loss,
+            "final_loss": r.loss,
+            "data_loss": r.data_loss,
+            "reg_loss": r.reg_loss,
+            "accuracy": r.accuracy,
+            "iterations": run.iteration,
+            "diverged": run.diverged,
+            "history": [{"iteration": i, "loss": loss} for i, loss in printed],
             "config": config.to_query(),
         }), file=out)
-    else:
-        if snap.diverged:
-            print(f"diverged at iteration {snap.iteration} ({snap.stop_reason.removeprefix('diverged: ')}): "
-                  f"the step size {config.step_size:g} is too large; try a smaller one", file=out)
-        print("training accuracy: %.2f" % snap.accuracy, file=out)
+        return 0
+    if run.diverged:
+        print(diverged_line(run.iteration, run.stop_reason, config.step_size), file=out)
+    print("training accuracy: %.2f" % r.accuracy, file=out)
     return 0
+
+
+def diverged_line(iteration: int, stop_reason: str | None, step_size: float) -> str:
+    """What the command line (and an exported script) prints when a run diverges."""
+    why = (stop_reason or "").removeprefix("diverged: ")
+    return f"diverged at iteration {iteration} ({why}): the step size {step_size:g} is too large; try a smaller one"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(prog="python -m softmax", description="The CS231n softmax classifier, in numpy.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    p_train = sub.add_parser("train", help="train and print the loss every 10 iterations")
+    p_train = sub.add_parser("train", help="train and print the loss like the CS231n notes")
     _add_settings(p_train)
     p_train.add_argument("--json", action="store_true", help="print one JSON object instead")
     p_export = sub.add_parser("export-script", help="print a standalone numpy script that re-runs these settings")
     _add_settings(p_export)
-    p_bench = sub.add_parser("bench", help="time a training step against the CS231n loop")
-    p_bench.add_argument("--repeats", type=int, default=7, help="timing repeats (median is reported)")
+    p_bench = sub.add_parser("bench", help="time training steps against the CS231n notes' loops")
+    p_bench.add_argument("--repeats", type=int, default=7, help=f"timing repeats, 1 to {MAX_REPEATS} "
+                         "(the median is reported)")
     args = parser.parse_args(argv)
 
     if args.command == "train":
-        return train(_config(args, p_train), args.json)
+        config, every = _config(args, p_train)
+        return train(config, every, args.json)
     if args.command == "export-script":
         from .export import export_script
 
-        print(export_script(_config(args, p_export)), end="")
+        config, every = _config(args, p_export)
+        print(export_script(config, every), end="")
         return 0
     if args.command == "bench":
         from .benchmark import run
 
-        if args.repeats < 1:
-            p_bench.error("--repeats must be at least 1")
+        if not 1 <= args.repeats <= MAX_REPEATS:
+            p_bench.error(f"--repeats must be between 1 and {MAX_REPEATS}")
         return run(repeats=args.repeats)
     return 2

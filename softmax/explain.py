@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trainer import Snapshot
+from .snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -40,22 +40,22 @@ def example(snap: Snapshot, i: int) -> Example:
     if not 0 <= i < N:
         raise ValueError(f"example index must be between 0 and {N - 1}, got {i}")
     label = int(snap.y[i])
-    scores = snap.scores[i]
+    scores = snap.parts["scores"][i]
     onehot = np.zeros(len(scores))
     onehot[label] = 1.0
     # -log p_y from the scores (log-sum-exp), exact even where p_y underflows to 0
     top = scores.max()
     loss = float(top + np.log(np.sum(np.exp(scores - top))) - scores[label])
     return Example(
-        index=i, label=label, x=snap.X[i], scores=scores, probs=snap.probs[i], onehot=onehot,
-        residual=snap.probs[i] - onehot, loss=loss,
-        dscores=snap.dscores[i], contribution=np.outer(snap.X[i], snap.dscores[i]),
+        index=i, label=label, x=snap.X[i], scores=scores, probs=snap.parts["probs"][i], onehot=onehot,
+        residual=snap.parts["probs"][i] - onehot, loss=loss,
+        dscores=snap.parts["dscores"][i], contribution=np.outer(snap.X[i], snap.parts["dscores"][i]),
     )
 
 
 def contributions(snap: Snapshot) -> np.ndarray:
     """(N, D, K): example i's term outer(x_i, dscores_i) of dW's data part."""
-    return snap.X[:, :, None] * snap.dscores[:, None, :]
+    return snap.X[:, :, None] * snap.parts["dscores"][:, None, :]
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ def gradient_sums(snap: Snapshot) -> GradientSums:
     # math.fsum-like accuracy is not needed: both sides sum the same N terms in float64
     return GradientSums(
         sum_contributions=contributions(snap).sum(axis=0),
-        dW_data=snap.dW_data,
-        dW_reg=snap.dW_reg,
-        dW=snap.dW,
-        sum_dscores=snap.dscores.sum(axis=0),
-        db=snap.db,
-        reg_times_W=snap.reg * snap.W,
+        dW_data=snap.grads_data["W"],
+        dW_reg=snap.grads_reg["W"],
+        dW=snap.grads["W"],
+        sum_dscores=snap.parts["dscores"].sum(axis=0),
+        db=snap.grads["b"],
+        reg_times_W=snap.reg * snap.params["W"],
     )
 
 
@@ -95,9 +95,8 @@ def _row(a: np.ndarray, digits: int = 4) -> str:
 def seed_lines(snap: Snapshot, i: int = 0) -> list[tuple[str, str]]:
     """The CS231n loop, line by line, each beside what it computes at this snapshot (example i's row)."""
     e = example(snap, i)
-    N, K = snap.probs.shape
-    nxt_W = snap.W - snap.step_size * snap.dW
-    nxt_b = snap.b - snap.step_size * snap.db
+    N, K = snap.parts["probs"].shape
+    nxt_W, nxt_b = snap.next_params["W"], snap.next_params["b"]
     return [
         ("scores = np.dot(X, W) + b", f"({N}, {K}); row {i}: {_row(e.scores)}"),
         ("exp_scores = np.exp(scores)", "this app uses exp(scores - row max): the same probs, never an overflow"),
@@ -109,9 +108,9 @@ def seed_lines(snap: Snapshot, i: int = 0) -> list[tuple[str, str]]:
         ("dscores = probs", f"row {i}: {_row(e.probs)}"),
         ("dscores[range(num_examples),y] -= 1", f"row {i}: {_row(e.residual)} (1 taken off class {e.label})"),
         ("dscores /= num_examples", f"row {i}: {_row(e.dscores)} (divided by N = {N})"),
-        ("dW = np.dot(X.T, dscores)", _row(snap.dW_data)),
-        ("db = np.sum(dscores, axis=0, keepdims=True)", _row(snap.db)),
-        ("dW += reg*W", f"{_row(snap.dW)} (added reg*W = {_row(snap.dW_reg)})"),
+        ("dW = np.dot(X.T, dscores)", _row(snap.grads_data["W"])),
+        ("db = np.sum(dscores, axis=0, keepdims=True)", _row(snap.grads["b"])),
+        ("dW += reg*W", f"{_row(snap.grads['W'])} (added reg*W = {_row(snap.grads_reg['W'])})"),
         ("W += -step_size * dW", f"next W = {_row(nxt_W)}"),
         ("b += -step_size * db", f"next b = {_row(nxt_b)}"),
     ]

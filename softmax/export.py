@@ -9,7 +9,7 @@ from . import data
 from .config import Config
 
 _LOOP = '''
-# initialize parameters randomly (from the same random stream, after the data)
+{notes}# initialize parameters randomly (from the same random stream, after the data)
 W = 0.01 * rng.randn(D, K)
 b = np.zeros((1, K))
 
@@ -33,7 +33,7 @@ for i in range({iterations}):
     data_loss = np.sum(corect_logprobs) / num_examples
     reg_loss = 0.5 * reg * np.sum(W * W)
     loss = data_loss + reg_loss
-    if i % 10 == 0:
+    if i % {print_every} == 0:
         print("iteration %d: loss %f" % (i, loss))
 
     # compute the gradient on scores
@@ -61,8 +61,10 @@ print("training accuracy: %.2f" % np.mean(np.argmax(scores, axis=1) == y))
 '''
 
 
-def export_script(config: Config) -> str:
+def export_script(config: Config, print_every: int = 10) -> str:
     """Python source that needs only numpy and reproduces ``config``'s run (same data, same weights)."""
+    if (config.model, config.loss, config.optimizer, config.batch_size) != ("linear", "softmax", "sgd", 0):
+        raise ValueError("export covers the linear softmax classifier with full-batch gradient descent")
     make = data.DATASETS[config.dataset].make
     generator = inspect.getsource(make)
     labels = inspect.getsource(data._labels) if "_labels(" in generator else ""
@@ -84,5 +86,8 @@ X, y = {make.__name__}({config.points_per_class}, {config.classes}, {config.nois
 N, D = X.shape
 K = {config.classes}
 '''
-    loop = _LOOP.format(step_size=config.step_size, reg=config.reg, iterations=config.iterations)
+    notes = ("# the CS231n notes' page draws W four times before its run, which uses the fourth\n"
+             "for _ in range(3):\n    rng.randn(D, K)\n\n") if config.init == "notes" else ""
+    loop = _LOOP.format(step_size=config.step_size, reg=config.reg, iterations=config.iterations, notes=notes,
+                        print_every=print_every)
     return header + textwrap.dedent(labels) + ("\n\n" if labels else "") + textwrap.dedent(generator) + body + loop

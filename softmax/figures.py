@@ -14,8 +14,7 @@ import base64
 
 import numpy as np
 
-from .model import predict_proba
-from .trainer import Snapshot
+from .snapshot import Snapshot
 
 # Okabe & Ito's colour-blind-safe palette (without black, which vanishes on a
 # dark theme), then grey, wine and olive from Paul Tol's for classes 8 to 10.
@@ -80,6 +79,17 @@ def _thin(n: int, most: int) -> np.ndarray:
     return np.arange(n) if n <= most else np.unique(np.linspace(0, n - 1, most).round().astype(int))
 
 
+def output_layer(snap: Snapshot) -> tuple[str, str]:
+    """Names of the weights and bias that produce the class scores: ("W", "b") or the net's ("W2", "b2")."""
+    weights = snap.model.output
+    return weights, "b" + weights[1:]
+
+
+def point_probs(snap: Snapshot) -> np.ndarray:
+    """(N, K) softmax probabilities of the training points (the SVM's scores through a softmax)."""
+    return snap.parts["probs"] if "probs" in snap.parts else snap.model.probabilities(snap.theta, snap.X).T
+
+
 def plane_bounds(X: np.ndarray, pad: float = 0.15) -> tuple[float, float, float, float]:
     """(x0, x1, y0, y1) of the input plane shown: the data's box plus a margin."""
     lo, hi = X.min(axis=0), X.max(axis=0)
@@ -128,7 +138,7 @@ def decision_figure(snap: Snapshot) -> dict:
     x0, x1, y0, y1 = plane_bounds(snap.X)
     gx, gy = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
     xx, yy = np.meshgrid(gx, gy)
-    probs_t = predict_proba({"W": snap.W, "b": snap.b}, np.c_[xx.ravel(), yy.ravel()]).T  # (K, cells)
+    probs_t = snap.model.probabilities(snap.theta, np.c_[xx.ravel(), yy.ravel()])  # (K, cells)
     pred = probs_t.argmax(axis=0)
     # confidence from 1/K (a toss-up) to 1 (certain), in CONFIDENCE_LEVELS steps
     conf = (probs_t.max(axis=0) - 1.0 / K) / (1.0 - 1.0 / K)
@@ -149,7 +159,8 @@ def decision_figure(snap: Snapshot) -> dict:
     }]
     idx = _shown_points(snap)
     labels = " · ".join(f"class {k}: %{{customdata[{k + 1}]:.2f}}" for k in range(K))
-    wrong = snap.probs[idx].argmax(axis=1) != snap.y[idx]
+    probs = point_probs(snap)
+    wrong = probs[idx].argmax(axis=1) != snap.y[idx]
     for k in range(K):
         for miss in (False, True):
             mine = idx[(snap.y[idx] == k) & (wrong == miss)]
@@ -157,13 +168,13 @@ def decision_figure(snap: Snapshot) -> dict:
                 "type": "scatter", "mode": "markers", "name": f"class {k}", "legendgroup": f"class {k}",
                 "showlegend": not miss,
                 "x": typed(snap.X[mine, 0]), "y": typed(snap.X[mine, 1]),
-                "customdata": typed(np.c_[mine, snap.probs[mine]]),
+                "customdata": typed(np.c_[mine, probs[mine]]),
                 "marker": {"color": class_color(k), "size": 11 if miss else 9, "symbol": "x" if miss else "circle",
                            "line": {"width": 1, "color": "white"}},
                 "hovertemplate": f"point %{{customdata[0]}} (class {k}{', misclassified' if miss else ''})"
                                  f"<br>{labels}<extra></extra>",
             })
-    wrong_count = int(np.sum(snap.probs.argmax(axis=1) != snap.y))
+    wrong_count = int(np.sum(probs.argmax(axis=1) != snap.y))
     layout = _layout(
         title={"text": f"Decision regions: {wrong_count} of {len(snap.y)} wrong (✕)"},
         xaxis=_axis("x₁", range=[x0, x1], constrain="domain"),
@@ -183,14 +194,15 @@ def param_labels(D: int) -> list[str]:
 
 def gradient_table_figure(snap: Snapshot) -> dict:
     """The current dW (D x K) with db as a last row, one annotated heatmap, centred at zero."""
-    D, K = snap.W.shape
-    z = np.vstack([snap.dW, snap.db[None, :]])  # (D+1, K)
+    wn, bn = output_layer(snap)
+    D, K = snap.params[wn].shape
+    z = np.vstack([snap.grads[wn], snap.grads[bn][None, :]])  # (D+1, K)
     zmax = float(np.max(np.abs(z))) or 1.0
-    rows = [f"dW[{d}, k]" for d in range(D)] + ["db[k]"]
+    rows = [f"d{wn}[{d}, k]" for d in range(D)] + [f"d{bn}[k]"]
     trace = {
         "type": "heatmap", "z": typed(z), "x": [f"class {k}" for k in range(K)], "y": rows,
         "zmin": -zmax, "zmax": zmax, "colorscale": DIVERGING, "showscale": False,
-        "texttemplate": "%{z:.2e}" if zmax < 1e-3 or zmax >= 1e4 else "%{z:.4f}",
+        "texttemplate": ("%{z:.2e}" if zmax < 1e-3 or zmax >= 1e4 else "%{z:.4f}") if D <= 12 else "",
         "textfont": {"size": 18 if K <= 4 else 13},  # colour left to plotly: dark on pale cells, light on deep
         "hovertemplate": "%{y}, %{x}: %{z:.6g}<extra></extra>", "xgap": 2, "ygap": 2,
     }
@@ -225,12 +237,18 @@ def gradient_history_figure(snap: Snapshot) -> dict:
     by every panel, so a gradient that shrinks fades to white.
     """
     h = snap.history
-    D, K = snap.W.shape
-    keep = _thin(len(h.iteration), MAX_HISTORY)
-    grads = np.concatenate([h.dW[keep], h.db[keep, None, :]], axis=1)  # (T, D+1, K)
-    iterations = typed(h.iteration[keep], "i4")
+    wn, bn = output_layer(snap)
+    K = snap.K
+    keep = _thin(len(h.grad_iteration), MAX_HISTORY)
+    w = h.grads[wn][keep]
+    if h.kinds[wn] == "norms":  # a large layer keeps one norm per class: one row, |dW[:, k]|
+        w = w[:, None, :]
+        labels = [f"|d{wn}[:, k]|", f"d{bn}[k]"]
+    else:
+        labels = param_labels(w.shape[1])
+    grads = np.concatenate([w, h.grads[bn][keep, None, :]], axis=1)  # (T, rows, K)
+    iterations = typed(h.grad_iteration[keep], "i4")
     zmax = float(np.max(np.abs(grads))) or 1.0
-    labels = param_labels(D)
     traces, layout_axes, annotations = [], {}, []
     domains = _panel_domains(K, 1, gap=0.06 if K <= 4 else 0.035)
     for k in range(K):
@@ -267,10 +285,12 @@ def dscores_figure(snap: Snapshot) -> dict:
     pull hardest. The arrow from the origin is the direction the update moves W[:, k],
     drawn at a fixed length (its true length is in the panel title).
     """
-    D, K = snap.W.shape
+    wn, _ = output_layer(snap)
+    D, K = snap.params[wn].shape
+    dscores = snap.parts["dscores"]
     idx = _shown_points(snap, MAX_PANEL_POINTS // K)
     x0, x1, y0, y1 = plane_bounds(snap.X)
-    cmax = float(np.max(np.abs(snap.dscores))) or 1.0
+    cmax = float(np.max(np.abs(dscores))) or 1.0
     columns = min(K, 5)
     domains = _panel_domains(K, columns)
     traces, arrows, axes, annotations = [], [], {}, []
@@ -281,7 +301,7 @@ def dscores_figure(snap: Snapshot) -> dict:
         traces.append({
             # WebGL: a third of the SVG drawing time for K x N points (the page falls back to SVG)
             "type": "scattergl", "mode": "markers", "x": xs, "y": ys, "xaxis": f"x{s}", "yaxis": f"y{s}",
-            "marker": {"color": typed(snap.dscores[idx, k]), "coloraxis": "coloraxis", "size": 7,
+            "marker": {"color": typed(dscores[idx, k]), "coloraxis": "coloraxis", "size": 7,
                        "line": {"width": 0.5, "color": "rgba(128,128,128,0.6)"}},
             "customdata": typed(idx, "i4"),
             "hovertemplate": f"point %{{customdata}}: dscores[i, {k}] = %{{marker.color:.3g}}<extra></extra>",
@@ -293,13 +313,13 @@ def dscores_figure(snap: Snapshot) -> dict:
         axes[f"yaxis{s}"] = {"domain": ydom, "anchor": f"x{s}", "range": [y0, y1], "showticklabels": False,
                              "scaleanchor": f"x{s}", "zeroline": True, "zerolinecolor": "rgba(128,128,128,0.5)",
                              "showgrid": False}
-        update = -snap.step_size * snap.dW[:, k]
-        norm = float(np.hypot(update[0], update[1])) if D == 2 else float(np.linalg.norm(update))
-        title = f"<b>class {k}</b>: |step·dW| = {norm:.2g}"
+        update = snap.next_params[wn][:, k] - snap.params[wn][:, k]
+        norm = float(np.linalg.norm(update))
+        title = f"<b>class {k}</b>: |Δ{wn}[:, k]| = {norm:.2g}"
         annotations.append({"text": title, "x": (xdom[0] + xdom[1]) / 2, "xref": "paper", "y": ydom[1],
                             "yref": "paper", "yanchor": "bottom", "showarrow": False,
                             "font": {"color": class_color(k), "size": 15}})
-        if norm > 0:
+        if norm > 0 and D == 2:  # an arrow in the input plane: only the linear model's W lives there
             # A line with an arrow-shaped end marker: a third of the drawing cost of an
             # annotation arrow, which plotly.js lays out again on every redraw.
             ux, uy = update[0] / norm * arrow_len, update[1] / norm * arrow_len

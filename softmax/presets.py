@@ -16,16 +16,18 @@ class Preset(NamedTuple):
 PRESETS: dict[str, Preset] = {
     "cs231n": Preset(
         "The CS231n case study", Config(),
-        "The CS231n case study: the loss falls from ln 3 ≈ 1.10 to 0.79, yet a linear classifier "
-        "gets only about half of the spiral right. Which points does it miss, and why?"),
+        "The CS231n case study: the loss falls from ln 3 ≈ 1.10 to 0.79 (the notes' numbers, digit for digit), "
+        "yet a linear classifier gets only about half of the spiral right. Which points does it miss, and why?"),
     "step-too-large": Preset(
         "A step size too large", Config(step_size=50.0),
         "Step size 50: every update overshoots and the loss blows up within a few iterations. "
         "Find the largest step size that still makes the loss fall."),
     "heavy-reg": Preset(
         "Heavy regularization", Config(reg=1.0),
-        "Regularization 1: reg·W pulls every weight back towards zero, so the loss stays near ln 3 and the "
-        "regions hardly form (underfitting). In the explainer, compare dW's data part with reg·W."),
+        "Regularization 1: reg·W pulls the weights so close to zero that the loss stays near ln 3 ≈ 1.10 and "
+        "every probability stays near 1/3 (the regions are pale everywhere), yet the accuracy is about the case "
+        "study's: the weights shrink, their direction survives. In the explainer, watch dW's data part and "
+        "reg·W cancel: that is the optimum."),
     "circles": Preset(
         "Circles", Config(dataset="circles"),
         "Rings inside rings: no straight line separates them, so a linear softmax classifier stays near chance "
@@ -34,6 +36,16 @@ PRESETS: dict[str, Preset] = {
         "Ten classes", Config(dataset="blobs", classes=10, iterations=500),
         "Ten classes: W has ten columns, one per class, and each gets its own gradient. "
         "Watch each class's gradient fade as its blob is claimed."),
+    "two-layer": Preset(
+        "The 2-layer net", Config(model="two-layer", iterations=10_000, speed=500.0),
+        "The notes' second half: 100 ReLU units between the points and the scores, the same data, the same "
+        "loss. It reaches 98 % where the linear classifier got 49 %. What did the hidden layer buy: look at "
+        "where its units switch on."),
+    "svm-vs-softmax": Preset(
+        "SVM or softmax", Config(loss="svm"),
+        "The same data and weights with the multiclass SVM loss: dscores is now a count of violated margins, "
+        "not p − onehot. Points the SVM already classifies by a margin of 1 give no gradient at all. Switch "
+        "the loss back to softmax: which points stop pulling?"),
 }
 
 

@@ -3,7 +3,7 @@
 import pytest
 import streamlit as st
 
-from softmax.trainer import Trainer
+from softmax.runner import Trainer
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from softmax.config import SETTINGS
 from softmax.data import DATASETS
-from softmax.trainer import Trainer
+from softmax.runner import Trainer
 from tests.support import ROOT
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
@@ -113,5 +113,7 @@ def test_no_user_input_reaches_eval_a_shell_or_a_file_path():
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 if name in banned_calls:
                     found.append(f"{path.name}:{node.lineno} {name}")
-    # the one file operation: ui/plotly_live.py copies plotly's own plotly.min.js into static/
-    assert all(f.startswith("plotly_live.py") for f in found), found
+    # the one file operation: ui/plotly_live.py copies plotly's own plotly.min.js into static/; the one
+    # compile/exec: softmax/notes.py runs its own constant text of the CS231n loops (the verbatim oracle)
+    allowed = ("plotly_live.py", "notes.py:206 exec", "notes.py:206 compile")
+    assert all(f.startswith(allowed) for f in found), found

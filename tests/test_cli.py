@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests.support import ROOT
+from tests.test_models import PUBLISHED_LINEAR, PUBLISHED_NET
 
 
 def run(*args):
@@ -15,14 +16,28 @@ def run(*args):
                           timeout=300)
 
 
-def test_train_prints_the_notes_lines():
+def test_train_prints_the_notes_twenty_lines_byte_for_byte():
     r = run("train")
     assert r.returncode == 0, r.stderr
+    assert r.stdout == PUBLISHED_LINEAR + "\ntraining accuracy: 0.49\n"
+    assert run("train", "--init", "plain").stdout.startswith("iteration 0: loss 1.096919\n")
+
+
+@pytest.mark.slow
+def test_train_the_net_prints_the_notes_lines():
+    r = run("train", "--model", "two-layer")
+    assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "iteration 0: loss 1.096919"
-    assert lines[19] == "iteration 190: loss 0.786302"
-    assert lines[20] == "training accuracy: 0.49"
-    assert len(lines) == 21
+    assert len(lines) == 11 and lines[-1] == "training accuracy: 0.98"
+    for line, (i, published) in zip(lines, sorted(PUBLISHED_NET.items()), strict=False):
+        head, value = line.rsplit(" ", 1)
+        assert head == f"iteration {i}: loss" and abs(float(value) - published) <= 5e-6
+
+
+def test_json_history_has_every_printed_iteration():
+    out = json.loads(run("train", "--json", "--print-every", "50").stdout)
+    assert [h["iteration"] for h in out["history"]] == [0, 50, 100, 150]
+    assert "%f" % out["history"][0]["loss"] == "1.096956"
 
 
 def test_train_json():
@@ -45,7 +60,10 @@ def test_divergence_is_reported():
     ["train", "--step-size", "-1"], ["train", "--step-size", "nan"], ["train", "--classes", "abc"],
     ["train", "--classes", "1"], ["train", "--points-per-class", "1e99"], ["train", "--iterations", "-5"],
     ["train", "--dataset", "moons"], ["train", "--reg", "1e400"], ["train", "--seed", "99999999999999"],
-    ["train", "--bogus"], ["frobnicate"], [],
+    ["train", "--bogus"], ["frobnicate"], [], ["train", "--hidden", "50"], ["train", "--model", "deep"],
+    ["train", "--model", "two-layer", "--hidden", "0"], ["train", "--optimizer", "rmsprop"],
+    ["train", "--batch-size", "-1"], ["train", "--print-every", "0"], ["bench", "--repeats", "10" * 12],
+    ["bench", "--repeats", "0"], ["train", "--seed", "9" * 100_000],
 ])
 def test_bad_arguments_one_line_exit_2(args):
     r = run(*args)
@@ -53,11 +71,12 @@ def test_bad_arguments_one_line_exit_2(args):
     assert r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "Traceback" not in r.stderr and "error" in r.stderr
+    assert len(r.stderr) < 400  # a long argument is not echoed back whole
 
 
 def test_bench_prints_speedup_last():
     r = run("bench", "--repeats", "1")
     assert r.returncode == 0, r.stderr
-    last = r.stdout.strip().splitlines()[-1]
-    assert last.startswith("speedup_vs_seed=") and float(last.split("=")[1]) > 0
+    figures = dict(line.split("=") for line in r.stdout.splitlines() if "=" in line and " " not in line)
+    assert float(figures["speedup_vs_seed"]) > 0 and float(figures["net_speedup_vs_notes"]) > 0
     assert "N=100000 K=10" in r.stdout

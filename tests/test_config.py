@@ -4,13 +4,43 @@ from dataclasses import fields
 
 import pytest
 
-from softmax.config import SETTINGS, Config, setting_info
+from softmax.config import SETTINGS, Config, in_group, setting_info
 
 
 def test_defaults_are_the_cs231n_case_study():
     c = Config()
     assert (c.dataset, c.points_per_class, c.classes, c.noise, c.seed) == ("spiral", 100, 3, 0.2, 0)
     assert (c.step_size, c.reg, c.iterations) == (1.0, 1e-3, 200)
+    assert (c.model, c.loss, c.init, c.optimizer, c.batch_size) == ("linear", "softmax", "notes", "sgd", 0)
+
+
+def test_every_setting_is_in_one_group_in_table_order():
+    assert in_group("data") == ("dataset", "points_per_class", "classes", "noise", "seed")
+    assert in_group("model") == ("model", "loss", "hidden", "init")
+    assert in_group("training") == ("optimizer", "step_size", "reg", "batch_size")
+    assert in_group("run") == ("iterations", "speed", "refresh")
+    assert sum(len(in_group(g)) for g in ("data", "model", "training", "run")) == len(SETTINGS)
+
+
+def test_what_a_change_means():
+    c = Config()
+    assert c.restarts(c.with_changes(seed=1)) and c.restarts(c.with_changes(loss="svm"))
+    assert not c.restarts(c.with_changes(hidden=7))  # the linear model has no hidden layer
+    net = c.with_changes(model="two-layer")
+    assert net.restarts(net.with_changes(hidden=7))
+    assert not c.restarts(c.with_changes(step_size=0.1, optimizer="adam", iterations=5, speed=9.0))
+    assert c.training_changes(c.with_changes(step_size=0.1, iterations=5)) == {"step_size": 0.1}
+
+
+def test_fractional_whole_numbers_get_a_notice():
+    c, notices = Config.from_query({"classes": "1.5", "points_per_class": "20.0"})
+    assert c.classes == 2 and c.points_per_class == 20
+    assert notices == ["Classes: '1.5' is not a whole number, using 2"]
+
+
+def test_hidden_units_travel_in_the_link_only_for_the_net():
+    assert "hidden" not in Config().to_query()
+    assert Config(model="two-layer", hidden=7).to_query()["hidden"] == "7"
 
 
 def test_every_setting_has_a_label_and_help():
@@ -20,7 +50,8 @@ def test_every_setting_has_a_label_and_help():
 
 
 def test_query_round_trip():
-    c = Config(dataset="circles", points_per_class=37, classes=7, noise=0.35, seed=12345,
+    c = Config(dataset="circles", points_per_class=37, classes=7, noise=0.35, seed=12345, model="two-layer",
+               loss="svm", hidden=17, init="plain", optimizer="adam", batch_size=32,
                step_size=0.0123, reg=0.0, iterations=999, speed=123.5)
     back, notices = Config.from_query(c.to_query())
     assert back == c and notices == []

@@ -11,8 +11,8 @@ from softmax.config import Config
 from softmax.data import DATASETS
 from softmax.explain import contributions, example, gradient_sums, seed_lines
 from softmax.export import export_script
-from softmax.model import loss_and_grads
-from softmax.trainer import Trainer
+from softmax.models import LinearModel, forward_backward
+from softmax.runner import Trainer
 from tests.support import ROOT
 
 
@@ -24,8 +24,8 @@ def snap():
 def test_example_rows_are_the_snapshot_rows(snap):
     e = example(snap, 123)
     assert e.label == snap.y[123]
-    for mine, model in ((e.x, snap.X[123]), (e.scores, snap.scores[123]), (e.probs, snap.probs[123]),
-                        (e.dscores, snap.dscores[123])):
+    for mine, model in ((e.x, snap.X[123]), (e.scores, snap.parts["scores"][123]),
+                        (e.probs, snap.parts["probs"][123]), (e.dscores, snap.parts["dscores"][123])):
         assert np.shares_memory(mine, model) or np.array_equal(mine, model)
     np.testing.assert_allclose(e.dscores, (e.probs - e.onehot) / len(snap.y), rtol=1e-15, atol=1e-18)
     assert e.onehot[e.label] == 1 and e.onehot.sum() == 1
@@ -34,10 +34,13 @@ def test_example_rows_are_the_snapshot_rows(snap):
 
 
 def test_snapshot_intermediates_are_the_model_at_its_weights(snap):
-    _, grads, parts = loss_and_grads({"W": np.array(snap.W), "b": np.array(snap.b)}, snap.X, snap.y, snap.reg)
-    for name in ("scores", "probs", "dscores", "dW_data", "dW_reg", "dW", "db"):
-        np.testing.assert_allclose(getattr(snap, name), getattr(parts, name), rtol=0, atol=1e-15)
-    assert snap.loss == pytest.approx(parts.loss, rel=1e-15)
+    result, grads, ws = forward_backward(LinearModel(), dict(snap.params), snap.X, snap.y, snap.reg)
+    for name in ("scores", "probs", "dscores"):
+        np.testing.assert_allclose(snap.parts[name], ws.parts[name], rtol=0, atol=1e-15)
+    for mine, theirs in ((snap.grads, grads), (snap.grads_data, ws.grads_data), (snap.grads_reg, ws.grads_reg)):
+        for name in ("W", "b"):
+            np.testing.assert_allclose(mine[name], theirs[name], rtol=0, atol=1e-15)
+    assert snap.loss == pytest.approx(result.loss, rel=1e-15)
 
 
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
@@ -46,10 +49,10 @@ def test_contributions_sum_to_dW_and_dscores_to_db(dataset, classes):
     s = Trainer(Config(dataset=dataset, classes=classes, reg=0.01)).step(25)
     sums = gradient_sums(s)
     assert contributions(s).shape == (len(s.y), 2, classes)
-    np.testing.assert_allclose(sums.sum_contributions, s.dW_data, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(sums.sum_dscores, s.db, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(sums.reg_times_W, s.dW_reg, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(sums.sum_contributions + sums.reg_times_W, s.dW, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sums.sum_contributions, s.grads_data["W"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sums.sum_dscores, s.grads["b"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sums.reg_times_W, s.grads_reg["W"], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(sums.sum_contributions + sums.reg_times_W, s.grads["W"], rtol=0, atol=1e-12)
 
 
 def test_seed_lines_show_the_snapshot_values(snap):

@@ -21,8 +21,7 @@ from softmax.figures import (
     loss_figure,
     plane_bounds,
 )
-from softmax.model import predict_proba
-from softmax.trainer import Trainer
+from softmax.runner import Trainer
 
 
 def decode(spec):
@@ -57,7 +56,7 @@ def test_decision_regions_are_the_models_predictions(snap):
     assert cells.shape == (GRID, GRID) and cells.dtype == np.uint8
     gx, gy = decode(heat["x"]), decode(heat["y"])
     xx, yy = np.meshgrid(gx.astype(float), gy.astype(float))
-    probs = predict_proba({"W": snap.W, "b": snap.b}, np.c_[xx.ravel(), yy.ravel()])
+    probs = snap.model.probabilities(snap.theta, np.c_[xx.ravel(), yy.ravel()]).T
     agree = (cells.ravel() // CONFIDENCE_LEVELS) == probs.argmax(axis=1)
     assert agree.mean() > 0.999  # float32 grid coordinates may flip a cell on a boundary
     x0, x1, y0, y1 = plane_bounds(snap.X)
@@ -66,13 +65,14 @@ def test_decision_regions_are_the_models_predictions(snap):
 
 def test_points_hover_with_their_probabilities_and_misclassified_are_marked(snap):
     fig = decision_figure(snap)
-    wrong = snap.probs.argmax(axis=1) != snap.y
+    probs = snap.parts["probs"]
+    wrong = probs.argmax(axis=1) != snap.y
     seen = set()
     for trace in fig["data"][1:]:
-        custom = decode(trace["customdata"]).reshape(-1, snap.probs.shape[1] + 1)
+        custom = decode(trace["customdata"]).reshape(-1, probs.shape[1] + 1)
         idx = custom[:, 0].astype(int)
         seen.update(idx)
-        np.testing.assert_allclose(custom[:, 1:], snap.probs[idx], atol=1e-7)
+        np.testing.assert_allclose(custom[:, 1:], probs[idx], atol=1e-7)
         assert np.all(wrong[idx] == (trace["marker"]["symbol"] == "x"))
         k = int(trace["legendgroup"].split()[-1])
         assert np.all(snap.y[idx] == k) and trace["marker"]["color"] == CLASS_COLORS[k]
@@ -96,7 +96,7 @@ def test_diverged_loss_gets_a_log_axis():
 def test_gradient_table_is_dW_and_db_centred_at_zero(snap):
     heat = gradient_table_figure(snap)["data"][0]
     z = decode(heat["z"])
-    np.testing.assert_allclose(z, np.vstack([snap.dW, snap.db[None]]), rtol=1e-6)
+    np.testing.assert_allclose(z, np.vstack([snap.grads["W"], snap.grads["b"][None]]), rtol=1e-6)
     assert heat["zmin"] == -heat["zmax"] and heat["zmax"] == pytest.approx(np.abs(z).max(), rel=1e-6)
 
 
@@ -108,20 +108,20 @@ def test_gradient_history_per_class_shares_one_zero_centred_scale(snap):
     for k, trace in enumerate(fig["data"]):
         z = decode(trace["z"])  # (D+1, T): class k's dW column and db over the iterations
         assert z.shape[0] == 3 and z.shape[1] <= MAX_HISTORY
-        np.testing.assert_allclose(z[:, -1], np.r_[snap.dW[:, k], snap.db[k]], rtol=1e-6)
+        np.testing.assert_allclose(z[:, -1], np.r_[snap.grads["W"][:, k], snap.grads["b"][k]], rtol=1e-6)
     first = decode(fig["data"][0]["z"])
     assert np.abs(first[:, -1]).max() < np.abs(first[:, 0]).max() / 10  # the gradient shrank
 
 
 def test_dscores_panels_colour_points_by_their_column_and_point_the_update(snap):
     fig = dscores_figure(snap)
-    K = snap.W.shape[1]
+    K = snap.K
     points, arrows = fig["data"][:K], fig["data"][K:]
     assert len(arrows) == K
     for k, (trace, arrow) in enumerate(zip(points, arrows, strict=True)):
         idx = decode(trace["customdata"])
-        np.testing.assert_allclose(decode(trace["marker"]["color"]), snap.dscores[idx, k], rtol=1e-6)
-        update = -snap.step_size * snap.dW[:, k]
+        np.testing.assert_allclose(decode(trace["marker"]["color"]), snap.parts["dscores"][idx, k], rtol=1e-6)
+        update = -snap.step_size * snap.grads["W"][:, k]
         assert arrow["x"][0] == arrow["y"][0] == 0.0  # from the origin ...
         direction = np.array([arrow["x"][1], arrow["y"][1]])
         cos = direction @ update / np.linalg.norm(direction) / np.linalg.norm(update)

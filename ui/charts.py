@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from softmax.figures import all_figures
-from softmax.trainer import Snapshot
+from softmax.snapshot import Snapshot
 from ui.plotly_live import Panel, plotly_board, plotly_live
 
 # (chart, columns of six it spans, share of the browser's drawing time when it cannot draw

@@ -12,8 +12,8 @@ from softmax.config import format_value
 from softmax.explain import example, gradient_sums, seed_lines
 from softmax.export import export_script
 from softmax.figures import decision_figure
-from softmax.gradcheck import check_softmax_gradient
-from softmax.trainer import Snapshot
+from softmax.gradcheck import check_snapshot
+from softmax.snapshot import Snapshot
 from ui.charts import draw
 
 
@@ -28,7 +28,7 @@ def _table(a, rows: list[str], cols: list[str], fmt: str = "{:+.6e}") -> None:
 def chain(snap: Snapshot, i: int) -> None:
     """The forward and backward pass as equations, with this run's values for example i."""
     e = example(snap, i)
-    N, K = snap.probs.shape
+    N, K = snap.parts["probs"].shape
     st.markdown(f"With example **i = {i}** (class {e.label}) and this iteration's numbers:")
     st.latex(rf"s_i = x_i W + b = {_vec(e.scores)}")
     st.latex(rf"p_i = \mathrm{{softmax}}(s_i) = \frac{{e^{{s_i}}}}{{\sum_k e^{{s_{{ik}}}}}} = {_vec(e.probs)}")
@@ -60,7 +60,7 @@ def example_rows(snap: Snapshot, i: int) -> None:
 def contributions_vs_gradient(snap: Snapshot, i: int) -> None:
     """outer(x_i, dscores_i), then all N of them summed beside dW, db and reg*W."""
     e = example(snap, i)
-    D, K = snap.W.shape
+    D, K = snap.params["W"].shape
     classes = [f"class {k}" for k in range(K)]
     st.markdown(f"Its contribution to dW is **outer(x_{i}, dscores_{i})**: row d is x[d] times dscores.")
     rows = [f"W[{d}, ·]" for d in range(D)]
@@ -86,12 +86,11 @@ def gradient_check(snap: Snapshot) -> None:
     key = "gradcheck"
     if st.button("Run the gradient check", help="Compare every entry of dW and db with centered differences "
                  "(f(w+h) − f(w−h)) / 2h, h = 1e-5."):
-        params = {"W": snap.W, "b": snap.b}
-        st.session_state[key] = (snap.iteration, check_softmax_gradient(params, snap.X, snap.y, snap.reg))
+        st.session_state[key] = (snap.iteration, check_snapshot(snap))
     if key not in st.session_state:
         return
     at, check = st.session_state[key]
-    D, K = snap.W.shape
+    D, K = snap.params["W"].shape
     names = [f"W[{d}, {k}]" for d in range(D) for k in range(K)] + [f"b[{k}]" for k in range(K)]
     flat = {part: [*getattr(check, part)["W"].ravel(), *getattr(check, part)["b"].ravel()]
             for part in ("analytic", "numeric", "rel_error")}

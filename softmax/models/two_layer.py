@@ -1,0 +1,190 @@
+"""The 2-layer ReLU network of the CS231n case study's second half.
+
+    hidden = max(0, X W1 + b1)        (N, H)
+    scores = hidden W2 + b2           (N, K)
+
+Shapes: X (N, D), W1 (D, H), b1 (H,), W2 (H, K), b2 (K,). Backward, as the notes write it:
+dW2 = hidden.T @ dscores, db2 = sum(dscores); dhidden = dscores @ W2.T, zero where the ReLU
+was off (hidden <= 0); dW1 = X.T @ dhidden, db1 = sum(dhidden); plus reg*W1 and reg*W2.
+
+The flat parameter vector is W1, b1, W2, b2 in that order, which is theta1 (D+1, H) =
+[W1; b1] followed by theta2 (H+1, K) = [W2; b2]: each layer is one matrix product with a
+column of ones appended to its input, forward and backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layout, Params, PassResult, probabilities
+from .losses import LOSSES, make_loss
+
+
+class TwoLayerWorkspace:
+    """Repeated passes of the net over one dataset; class-major (H or K, N) buffers, as in linear.py."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, K: int, H: int, loss: str) -> None:
+        N, D = X.shape
+        self.N, self.D, self.H, self.K = N, D, H, K
+        self.y = y
+        self.loss = make_loss(loss, y, K)
+        self.X1T = np.ones((D + 1, N))
+        self.X1T[:D] = X.T
+        self.preT = np.zeros((H, N))  # X W1 + b1, before the ReLU
+        self.hidden1T = np.ones((H + 1, N))  # [hidden, 1].T
+        self.hiddenT = self.hidden1T[:H]
+        self.onT = np.zeros((H, N))  # 1.0 where the ReLU passes (hidden > 0)
+        self.scoresT = np.zeros((K, N))
+        self.dscoresT = np.zeros((K, N))
+        self.dhiddenT = np.zeros((H, N))
+        self.s1 = (D + 1) * H
+        size = self.s1 + (H + 1) * K
+        self.grad, self.grad_data, self.grad_reg = np.zeros(size), np.zeros(size), np.zeros(size)
+        self.reg_mask = np.zeros(size)
+        self.reg_mask[: D * H] = 1.0
+        self.reg_mask[self.s1 : self.s1 + H * K] = 1.0
+        self._layers = {name: self._split(a) for name, a in
+                        (("grad", self.grad), ("data", self.grad_data), ("reg", self.grad_reg))}
+        self.grads = self._named(self.grad)
+        self.grads_data = self._named(self.grad_data)
+        self.grads_reg = self._named(self.grad_reg)
+        self.parts = {"hidden": self.hiddenT.T, "scores": self.scoresT.T, **self.loss.parts,
+                      "dscores": self.dscoresT.T, "dhidden": self.dhiddenT.T}
+
+    def _split(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """theta1 (D+1, H) and theta2 (H+1, K) views of a flat vector."""
+        return flat[: self.s1].reshape(self.D + 1, self.H), flat[self.s1 :].reshape(self.H + 1, self.K)
+
+    def _named(self, flat: np.ndarray) -> Params:
+        t1, t2 = self._split(flat)
+        return {"W1": t1[: self.D], "b1": t1[self.D], "W2": t2[: self.H], "b2": t2[self.H]}
+
+    def run(self, theta: np.ndarray, reg: float) -> PassResult:
+        t1, t2 = self._split(theta)
+        d1, d2 = self._layers["data"]
+        # forward: the ReLU layer, then the class scores
+        np.dot(t1.T, self.X1T, out=self.preT)
+        np.maximum(self.preT, 0.0, out=self.hiddenT)
+        np.dot(t2.T, self.hidden1T, out=self.scoresT)
+        data_loss = self.loss(self.scoresT, self.dscoresT)
+        W1, W2 = t1[: self.D], t2[: self.H]
+        reg_loss = 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
+        # backward: into W2 and b2 as into the linear model's W and b, with hidden as the input
+        np.dot(self.hidden1T, self.dscoresT.T, out=d2)
+        # into the hidden layer, through the ReLU: it passes the gradient where it was on, blocks it where off
+        np.dot(W2, self.dscoresT, out=self.dhiddenT)
+        np.greater(self.preT, 0.0, out=self.onT, casting="unsafe")
+        self.dhiddenT *= self.onT
+        # into W1 and b1, with X as the input
+        np.dot(self.X1T, self.dhiddenT.T, out=d1)
+        np.multiply(theta, self.reg_mask, out=self.grad_reg)
+        self.grad_reg *= reg
+        np.add(self.grad_data, self.grad_reg, out=self.grad)
+        correct = np.count_nonzero(self.scoresT.argmax(axis=0) == self.y)
+        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), correct / self.N)
+
+
+class TwoLayerModel:
+    """The case study's net: H ReLU units, then a linear layer to the K class scores."""
+
+    name = "two-layer"
+    output = "W2"  # the parameter whose last dimension is the number of classes
+
+    def __init__(self, hidden: int = 100, loss: str = "softmax") -> None:
+        self.H, self.loss = hidden, loss
+
+    def layout(self, D: int, K: int) -> Layout:
+        H = self.H
+        return Layout((("W1", (D, H)), ("b1", (H,)), ("W2", (H, K)), ("b2", (K,))), regularized=("W1", "W2"))
+
+    def init(self, rng: np.random.RandomState, D: int, K: int, notes: bool = True) -> np.ndarray:
+        """W1 = 0.01 * randn(D, H), then W2 = 0.01 * randn(H, K), biases 0; flat.
+
+        ``notes``: first the linear classifier's four W draws, which come before the net's on the
+        notes' one random stream (see ``base.notes_draws``).
+        """
+        H = self.H
+        for _ in range(4 if notes else 0):
+            rng.randn(D, K)
+        W1 = 0.01 * rng.randn(D, H)
+        W2 = 0.01 * rng.randn(H, K)
+        return np.concatenate([W1.ravel(), np.zeros(H), W2.ravel(), np.zeros(K)])
+
+    def workspace(self, X: np.ndarray, y: np.ndarray, K: int) -> TwoLayerWorkspace:
+        return TwoLayerWorkspace(X, y, K, self.H, self.loss)
+
+    def hidden(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The hidden layer's activations (H, M) at the points X (M, D): a new array."""
+        D = X.shape[1]
+        t1 = theta[: (D + 1) * self.H].reshape(D + 1, self.H)
+        return np.maximum(t1[:D].T @ X.T + t1[D][:, None], 0.0)
+
+    def scores(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Class-major scores (K, M) of the points X (M, D): a new array."""
+        D, H = X.shape[1], self.H
+        t2 = theta[(D + 1) * H :].reshape(H + 1, -1)
+        return t2[:H].T @ self.hidden(theta, X) + t2[H][:, None]
+
+    def probabilities(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Class-major softmax probabilities (K, M) of the points X (M, D), whatever the loss."""
+        return probabilities(self.scores(theta, X))
+
+    def evaluator(self, params: Params, X: np.ndarray, y: np.ndarray, reg: float) -> ExtendedNet:
+        """The loss of ``extended`` with one entry moved, in O(N*K) instead of a whole pass (the check's speed)."""
+        return ExtendedNet(self, params, X, y, reg)
+
+    def extended(self, params: Params, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[object, object]:
+        """The loss written out plainly in the precision of ``params``, and the pattern of its kinks
+        (which ReLUs are on, which hinge terms are active)."""
+        pre = X @ params["W1"] + params["b1"]
+        hidden = np.maximum(pre, 0)
+        data_loss, active = LOSSES[self.loss].extended(hidden @ params["W2"] + params["b2"], y)
+        W1, W2 = params["W1"], params["W2"]
+        kinks = pre > 0 if active is None else np.concatenate([(pre > 0).ravel(), active.ravel()])
+        return data_loss + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2)), kinks
+
+
+class ExtendedNet:
+    """The net's loss in the precision of its inputs, re-evaluated when one parameter entry moves.
+
+    Moving W2[j, k] or b2[k] changes only column k of the scores; moving W1[d, j] or b1[j] only
+    hidden unit j, and through it the scores by (new - old hidden_j) * W2[j, :]. So each moved
+    loss costs O(N*K) instead of a pass through the whole net: what makes a check of all 603
+    entries of the case study's net take a fraction of a second. The tests compare it with
+    ``TwoLayerModel.extended``.
+    """
+
+    def __init__(self, model: TwoLayerModel, params: Params, X: np.ndarray, y: np.ndarray, reg: float) -> None:
+        self.model, self.params, self.X, self.y, self.reg = model, params, X, y, reg
+        self.pre = X @ params["W1"] + params["b1"]
+        self.hidden = np.maximum(self.pre, 0)
+        self.scores = self.hidden @ params["W2"] + params["b2"]
+        W1, W2 = params["W1"], params["W2"]
+        self.reg_loss = 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        self.base = self._loss(self.scores, self.reg_loss, self.pre > 0)
+
+    def _loss(self, scores: np.ndarray, reg_loss, on: np.ndarray) -> tuple[object, object]:
+        data_loss, active = LOSSES[self.model.loss].extended(scores, self.y)
+        kinks = on if active is None else np.concatenate([on.ravel(), active.ravel()])
+        return data_loss + reg_loss, kinks
+
+    def moved(self, name: str, index: tuple[int, ...], delta) -> tuple[object, object]:
+        """(loss, kinks) with params[name][index] moved by delta."""
+        p, reg_loss = self.params, self.reg_loss
+        if name in ("W1", "W2"):
+            w = p[name][index]
+            reg_loss = reg_loss + 0.5 * self.reg * ((w + delta) * (w + delta) - w * w)
+        on = self.pre > 0
+        if name in ("W2", "b2"):
+            k = index[-1]
+            column = self.hidden[:, index[0]] * delta if name == "W2" else delta
+            scores = self.scores.copy()
+            scores[:, k] += column
+            return self._loss(scores, reg_loss, on)
+        j = index[-1]
+        pre_j = self.pre[:, j] + (self.X[:, index[0]] * delta if name == "W1" else delta)
+        hidden_j = np.maximum(pre_j, 0)
+        scores = self.scores + (hidden_j - self.hidden[:, j])[:, None] * p["W2"][j][None, :]
+        on = on.copy()
+        on[:, j] = pre_j > 0
+        return self._loss(scores, reg_loss, on)

@@ -1,0 +1,156 @@
+"""A run: its random streams, its log of mid-run changes, replay, checkpoints, minibatches, optimizers."""
+
+import numpy as np
+import pytest
+
+from softmax import Change, Config, Run, replay
+from softmax.optim import OPTIMIZERS
+
+
+def params_of(run):
+    return {name: a.copy() for name, a in run.params.items()}
+
+
+def assert_same(a, b, tol=0.0):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("model", ["linear", "two-layer"])
+def test_batch_size_and_optimizer_never_change_the_data_or_the_initial_weights(model):
+    base = Run(Config(model=model, hidden=10))
+    for changes in ({"batch_size": 16}, {"optimizer": "adam"}, {"optimizer": "momentum", "batch_size": 1}):
+        other = Run(Config(model=model, hidden=10, **changes))
+        np.testing.assert_array_equal(other.X, base.X)
+        np.testing.assert_array_equal(other.theta, base.theta)
+
+
+def test_minibatches_come_from_their_own_seeded_stream():
+    a, b = Run(Config(batch_size=10)), Run(Config(batch_size=10))
+    a.step(30)
+    b.step(30)
+    np.testing.assert_array_equal(a.theta, b.theta)  # reproducible
+    c = Run(Config(batch_size=10, seed=1))
+    assert not np.array_equal(c.X, a.X)
+    full = Run(Config())
+    full.step(30)
+    assert not np.allclose(full.theta, a.theta)  # a minibatch is not the whole set
+
+
+def test_a_minibatch_update_uses_the_batch_gradient_and_the_shown_loss_is_the_whole_sets():
+    run = Run(Config(batch_size=7))
+    rng = np.random.RandomState([0, 7919])
+    idx = rng.randint(300, size=7)
+    batch = run.model.workspace(run.X[idx], run.y[idx], 3)
+    batch.run(run.theta, run.config.reg)
+    expected = run.theta - 1.0 * batch.grad
+    snap = run.snapshot()
+    np.testing.assert_array_equal(snap.next_params["W"].ravel(), expected[:6])  # peeking draws nothing
+    run.step()
+    np.testing.assert_array_equal(run.theta, expected)
+    whole = run.model.workspace(run.X, run.y, 3).run(run.theta, run.config.reg)
+    assert run.result.loss == whole.loss
+
+
+def test_a_change_is_logged_and_applies_from_the_next_update():
+    run = Run(Config(iterations=1000))
+    run.step(50)
+    run.change(run.config.with_changes(step_size=0.1))
+    run.step(10)
+    run.change(run.config.with_changes(reg=0.0, optimizer="momentum"))
+    run.change(run.config.with_changes(batch_size=5))  # same iteration: one entry
+    assert run.log == [Change(50, {"step_size": 0.1}), Change(60, {"reg": 0.0, "optimizer": "momentum",
+                                                                   "batch_size": 5})]
+    assert run.log[1].to_text() == "60:optimizer=momentum,reg=0,batch_size=5"  # table order
+    run.change(run.config.with_changes(iterations=900, speed=10.0))  # run settings are not logged
+    assert len(run.log) == 2
+    with pytest.raises(ValueError, match="new data or weights"):
+        run.change(run.config.with_changes(seed=3))
+
+
+def test_replay_reaches_every_iteration_exactly():
+    live = Run(Config(iterations=400))
+    seen = {}
+    for i in range(400):
+        if i == 50:
+            live.change(live.config.with_changes(step_size=0.3))
+        if i == 200:
+            live.change(live.config.with_changes(optimizer="adam", step_size=0.01, batch_size=32))
+        if i in (0, 49, 50, 51, 120, 199, 200, 201, 333):
+            seen[i] = (params_of(live), live.result.loss)
+        live.step()
+    for i, (params, loss) in seen.items():
+        again = replay(Config(iterations=400), live.log, i)
+        assert again.iteration == i
+        assert_same(params_of(again), params, tol=1e-12)
+        assert again.result.loss == pytest.approx(loss, rel=1e-12)
+
+
+def test_a_checkpoint_restores_the_run_exactly():
+    run = Run(Config(iterations=500, optimizer="momentum", batch_size=20))
+    run.step(100)
+    cp = run.checkpoint()
+    run.step(50)
+    later = params_of(run)
+    run.change(run.config.with_changes(step_size=0.5))
+    run.restore(cp)
+    assert run.iteration == 100 and run.log == []
+    run.step(50)
+    assert_same(params_of(run), later)
+
+
+def test_a_new_optimizer_starts_from_a_fresh_state():
+    run = Run(Config(optimizer="momentum"))
+    run.step(5)
+    assert np.any(run.optimizer["velocity"])
+    run.change(run.config.with_changes(optimizer="adam"))
+    assert set(run.optimizer) == {"learning_rate"}
+    run.change(run.config.with_changes(step_size=0.5))
+    assert run.optimizer["learning_rate"] == 0.5
+
+
+def quadratic_grad(w):
+    """f(w) = 0.5 * w.T A w - c.w: a small quadratic whose gradient is A w - c."""
+    A = np.array([[3.0, 0.5], [0.5, 1.0]])
+    return A @ w - np.array([1.0, -2.0])
+
+
+def test_sgd_is_the_textbook_formula():
+    w = np.array([1.0, 2.0])
+    state = {"learning_rate": 0.1}
+    for _ in range(3):
+        expected = w - 0.1 * quadratic_grad(w)
+        w, state = OPTIMIZERS["sgd"](w, quadratic_grad(w), state)
+        np.testing.assert_array_equal(w, expected)
+
+
+def test_momentum_is_the_textbook_formula():
+    w, v = np.array([1.0, 2.0]), np.zeros(2)
+    ours, state = w.copy(), {"learning_rate": 0.1}
+    for _ in range(5):
+        v = 0.9 * v - 0.1 * quadratic_grad(w)
+        w = w + v
+        ours, state = OPTIMIZERS["momentum"](ours, quadratic_grad(ours), state)
+        np.testing.assert_allclose(ours, w, rtol=1e-15)
+
+
+def test_adam_is_the_textbook_formula():
+    w, m, v = np.array([1.0, 2.0]), np.zeros(2), np.zeros(2)
+    ours, state = w.copy(), {"learning_rate": 0.05}
+    for t in range(1, 8):
+        g = quadratic_grad(w)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w = w - 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        ours, state = OPTIMIZERS["adam"](ours, quadratic_grad(ours), state)
+        np.testing.assert_allclose(ours, w, rtol=1e-14)
+    assert state["t"] == 7
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_trains_the_case_study(name):
+    step = {"sgd": 1.0, "momentum": 0.3, "adam": 0.05}[name]
+    run = Run(Config(optimizer=name, step_size=step, iterations=300))
+    run.step(300)
+    assert not run.diverged and run.result.loss < 0.8
