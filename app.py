@@ -64,7 +64,10 @@ def session_trainer() -> Trainer:
 def _load(config: Config) -> None:
     """Put a Config into the controls (before they are drawn)."""
     for name in SETTINGS:
-        st.session_state[f"cfg_{name}"] = getattr(config, name)
+        value = getattr(config, name)
+        # a setting with several options (input features) is a comma list in the Config, a list in its widget
+        st.session_state[f"cfg_{name}"] = value.split(",") if setting_info(name)["options"] and value else (
+            [] if setting_info(name)["options"] else value)
 
 
 def url_settings() -> None:
@@ -90,7 +93,9 @@ def _control(name: str) -> None:
     if (cap := LIMITS.upper(name)) is not None:
         info["hi"] = type(info["default"])(min(info["hi"], cap))
     common = {"label": info["label"], "help": info["help"], "key": key}
-    if info["choices"]:
+    if info["options"]:
+        st.multiselect(options=list(info["options"]), format_func=info["options"].get, **common)
+    elif info["choices"]:
         st.selectbox(options=list(info["choices"]), format_func=info["choices"].get, **common)
     elif info["log"]:
         # the link's value stays an option even when it is off the 1-2-5 grid
@@ -100,7 +105,9 @@ def _control(name: str) -> None:
         st.number_input(min_value=0 if info["zero_ok"] else info["lo"], max_value=info["hi"],
                         step=100 if name == "iterations" else 1, **common)
     else:
-        st.slider(min_value=info["lo"], max_value=info["hi"], step=1 if info["type"] == "int" else 0.05, **common)
+        number = int if info["type"] == "int" else float
+        st.slider(min_value=number(info["lo"]), max_value=number(info["hi"]),
+                  step=1 if info["type"] == "int" else 0.05, **common)
 
 
 def _new_data() -> None:
@@ -144,7 +151,11 @@ def share_link(config: Config) -> None:
 
 
 def _settings() -> Config:
-    return Config(**{name: st.session_state[f"cfg_{name}"] for name in SETTINGS})
+    values = {name: st.session_state[f"cfg_{name}"] for name in SETTINGS}
+    for name in SETTINGS:
+        if setting_info(name)["options"]:
+            values[name] = ",".join(o for o in setting_info(name)["options"] if o in values[name])
+    return Config(**values)
 
 
 def sidebar() -> Config:
@@ -160,7 +171,8 @@ def sidebar() -> Config:
                          help="A prepared setup with a question for you; it sets the controls below.")
         st.header("Data")
         for name in in_group("data"):
-            _control(name)
+            if setting_info(name)["applies"](_settings()):
+                _control(name)
         if "seed" not in st.session_state.hidden:
             st.button("New data", on_click=_new_data, help="Draw a new dataset and new initial weights (next seed).",
                       width="stretch")

@@ -21,23 +21,33 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .data import DATASETS
+from .features import FEATURES
 
 GROUPS = ("data", "model", "training", "run")
 
 
 def _setting(default: Any, group: str, label: str, help: str, lo: float | None = None, hi: float | None = None,
              log: bool = False, choices: Mapping[str, str] | None = None, zero_ok: bool = False,
-             zero_means: str | None = None, applies: Callable[[Any], bool] | None = None) -> Any:
-    """One row of the table. ``choices`` maps each allowed value to its title; ``zero_ok`` allows 0
-    below ``lo`` (``zero_means`` says what it means); ``applies(config)`` says whether the setting
-    matters for that config (hidden units only for the net)."""
+             zero_means: str | None = None, applies: Callable[[Any], bool] | None = None,
+             options: Mapping[str, str] | None = None) -> Any:
+    """One row of the table. ``choices`` maps each allowed value to its title; ``options`` does the
+    same for a setting that holds several of them (a comma list, in table order); ``zero_ok``
+    allows 0 below ``lo`` (``zero_means`` says what it means); ``applies(config)`` says whether
+    the setting matters for that config (hidden units only for the net)."""
     meta = dict(group=group, label=label, help=help, lo=lo, hi=hi, log=log, choices=choices, zero_ok=zero_ok,
-                zero_means=zero_means, applies=applies or (lambda c: True))
+                zero_means=zero_means, applies=applies or (lambda c: True), options=options)
     return field(default=default, metadata=meta)
+
+
+OWN = "own"  # the dataset of a user's own points (hand-made, a CSV, a link)
 
 
 def _is_net(config: Config) -> bool:
     return config.model == "two-layer"
+
+
+def _generated(config: Config) -> bool:
+    return config.dataset != OWN
 
 
 @dataclass(frozen=True)
@@ -45,15 +55,21 @@ class Config:
     """One run: the data, the model and its initial weights (from the seed), and how it trains."""
 
     # -- data ------------------------------------------------------------------------------
-    dataset: str = _setting("spiral", "data", "Dataset", "Which 2-D point cloud to classify.",
-                            choices={name: info.title for name, info in DATASETS.items()})
+    dataset: str = _setting("spiral", "data", "Dataset",
+                            "Which 2-D point cloud to classify, or your own points (click on the plane to add "
+                            "them, or load a CSV).",
+                            choices={**{name: info.title for name, info in DATASETS.items()}, OWN: "Your own points"})
     points_per_class: int = _setting(100, "data", "Points per class", "Training points drawn for each class.",
-                                     lo=5, hi=10_000)
+                                     lo=5, hi=10_000, applies=_generated)
     classes: int = _setting(3, "data", "Classes", "Number of classes K (one weight column per class).", lo=2, hi=10)
     noise: float = _setting(0.2, "data", "Noise", "How much the points scatter around their ideal shape.",
-                            lo=0.0, hi=1.0)
+                            lo=0.0, hi=1.0, applies=_generated)
     seed: int = _setting(0, "data", "Seed", "Random seed for the data and the initial weights: same seed, same run.",
                          lo=0, hi=2**31 - 1)
+    test_share: float = _setting(0.0, "data", "Held-out test share",
+                                 "A share of the points kept out of training, to test the model on points it never "
+                                 "saw (chosen by a random stream of its own: the other points and the weights stay "
+                                 "the same). 0: train on all of them.", lo=0.0, hi=0.5)
     # -- model -----------------------------------------------------------------------------
     model: str = _setting("linear", "model", "Model",
                           "Linear: scores = X·W + b (the notes' first half). 2-layer net: a hidden layer of "
@@ -65,6 +81,10 @@ class Config:
                          choices={"softmax": "Softmax (cross-entropy)", "svm": "Multiclass SVM (hinge)"})
     hidden: int = _setting(100, "model", "Hidden units", "Width H of the net's hidden layer (the notes use 100).",
                            lo=1, hi=200, applies=_is_net)
+    features: str = _setting("", "model", "Input features",
+                             "Extra inputs computed from each point (x₁, x₂): with x₁² and x₂² a linear model can "
+                             "draw a circle. Each one adds a row to W.",
+                             options={name: label for name, (label, _) in FEATURES.items()})
     init: str = _setting("notes", "model", "Initial weights",
                          "How the seed's random stream gives the weights. As in the notes: W = 0.01·randn(D, K) "
                          "drawn four times after the data (the notes' published run uses the fourth draw). "
@@ -164,6 +184,12 @@ def _kind(f) -> str:
 
 def _problem(f, value: Any) -> str | None:
     m, kind = f.metadata, _kind(f)
+    if m["options"] is not None:
+        parts = value.split(",") if isinstance(value, str) and value else []
+        canonical = [name for name in m["options"] if name in parts]
+        if not isinstance(value, str) or parts != canonical:
+            return f"{f.name} must be a comma list of {', '.join(m['options'])} in that order, got {_cut(value)}"
+        return None
     if m["choices"] is not None:
         return None if isinstance(value, str) and value in m["choices"] else \
             f"{f.name} must be one of {', '.join(m['choices'])}, got {_cut(value)}"
@@ -198,6 +224,11 @@ def coerce(name: str, raw: Any, fallback: Any) -> tuple[Any, str | None]:
     text = raw if isinstance(raw, str) else str(raw)
     text = text.strip()
     shown = _cut(text)
+    if m["options"] is not None:
+        asked = [part.strip() for part in text.split(",") if part.strip()]
+        known = ",".join(name for name in m["options"] if name in asked)
+        unknown = [a for a in asked if a not in m["options"]]
+        return known, (f"{m['label']}: unknown {_cut(', '.join(unknown))}, left out" if unknown else None)
     if m["choices"] is not None:
         if text in m["choices"]:
             return text, None

@@ -32,6 +32,10 @@ PRESETS: dict[str, Preset] = {
         "Circles", Config(dataset="circles"),
         "Rings inside rings: no straight line separates them, so a linear softmax classifier stays near chance "
         "whatever the step size. What would a better model need?"),
+    "circles-features": Preset(
+        "Circles with x₁² and x₂²", Config(dataset="circles", features="x1sq,x2sq", iterations=500),
+        "The circles again, with x₁² and x₂² as two extra inputs: the same linear classifier now separates the "
+        "rings. Nothing in the model changed but its inputs. Which rows of W carry the decision now?"),
     "ten-classes": Preset(
         "Ten classes", Config(dataset="blobs", classes=10, iterations=500),
         "Ten classes: W has ten columns, one per class, and each gets its own gradient. "

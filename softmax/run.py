@@ -1,34 +1,42 @@
 """One training run, stepped by hand: data and weights from the seed, updates, divergence, its log.
 
-No threads here (runner.py adds them). A run is deterministic: the config (its seed) and the
-log of training settings changed mid-run give every iteration exactly, which is what lets a
-page go back in time and a link reproduce a run.
+No threads here (runner.py adds them). A run is deterministic: the config (its seed), the
+points it started from (generated, or a user's) and the log of what changed mid-run --
+training settings, edits to the points -- give every iteration exactly. The run keeps
+checkpoints along the way, so any earlier iteration is recomputed in a few hundred steps at
+most: that is how a page goes back in time, and how a link reproduces a run.
 
 Random streams, each of its own so that one setting never changes another's numbers:
 the data and the initial weights come from ``RandomState(seed)`` in the CS231n notes' order;
-minibatches (when the batch size is not "all") from ``RandomState([seed, BATCH_STREAM])``.
+minibatches from ``RandomState([seed, BATCH_STREAM])``; the held-out test points from
+``RandomState([seed, SPLIT_STREAM])``.
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from . import points as userpoints
 from . import validate
-from .config import Config
+from .config import OWN, Config
 from .data import make_dataset
-from .models import make_model
+from .features import Transform, standardizing
+from .models import PassResult, make_model
 from .optim import OPTIMIZERS
 from .snapshot import Change, HistoryBuffer, Snapshot, frozen, frozen_dict
 
 BATCH_STREAM = 7919  # second word of the minibatch stream's seed
-# A loss this many times the initial loss means the steps overshoot.
-BLOWUP_FACTOR = 10.0
+SPLIT_STREAM = 104729  # second word of the test split's seed
+BLOWUP_FACTOR = 10.0  # a loss this many times the initial loss means the steps overshoot
+CHECKPOINT_BYTES = 1 << 20  # per run: theta and optimizer state at regular iterations
+MAX_POINTS = 100_000  # points a run accepts from a user (the server's own limit is lower)
 
 
 def quiet() -> np.errstate:
@@ -41,17 +49,27 @@ def make_data(config: Config, rng: np.random.RandomState) -> tuple[np.ndarray, n
     return make_dataset(config.dataset, config.points_per_class, config.classes, config.noise, rng)
 
 
+def split(config: Config, points: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and the test points (each in their original order)."""
+    N = len(labels)
+    n_test = int(round(config.test_share * N))
+    if n_test == 0:
+        return np.arange(N), np.arange(0)
+    order = np.random.RandomState([config.seed, SPLIT_STREAM]).permutation(N)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    """Everything that determines the rest of a run, at one iteration."""
+    """Everything that determines the rest of a run, at one iteration (before that iteration's changes)."""
 
     iteration: int
     config: Config
     theta: np.ndarray
     optimizer: dict
     batch_rng: tuple
-    history: tuple
-    log_length: int
+    data_version: int
+    reference: float
     diverged: bool
     stop_reason: str | None
 
@@ -60,35 +78,74 @@ class Run:
     """One run of a model on one dataset: ``step()`` takes full-batch or minibatch updates.
 
     The loss, accuracy and gradient shown are always those of the whole training set at the
-    current weights; a minibatch only decides the update.
+    current weights; a minibatch only decides the update. ``data``: the user's own points
+    ((N, 2) in their units, labels (N,)), used when ``config.dataset`` is "own" (None: an empty
+    plane); other datasets are drawn from the seed.
     """
 
-    def __init__(self, config: Config, data: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(self, config: Config, data: tuple[np.ndarray, np.ndarray] | None = None,
+                 max_points: int = MAX_POINTS) -> None:
         rng = np.random.RandomState(config.seed)
-        if data is None:
-            X, y = make_data(config, rng)
-        else:  # points a user made: checked here, once, so the arithmetic can trust them
-            X, y = validate.data(*data, config.classes)
+        features = tuple(f for f in config.features.split(",") if f)
+        if config.dataset != OWN:
+            points, labels = make_data(config, rng)
+            self.transform = Transform(features)
+        else:  # a user's points: checked once here, so the arithmetic can trust them
+            data = data if data is not None else (np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
+            raw = np.asarray(data[0], dtype=float).reshape(-1, 2)
+            points = validate.features(raw) if len(raw) else raw
+            labels = validate.labels(data[1], len(points), config.classes)
+            self.transform = standardizing(points, features)
         self.config = config
-        self.X, self.y = frozen(X), frozen(y)
+        self.max_points = max_points
+        train, test = split(config, points, labels)
+        self.test_points, self.y_test = frozen(points[test]), frozen(labels[test])
+        self.X_test = frozen(self.transform(self.test_points))
         self.model = make_model(config.model, config.loss, config.hidden)
-        N, D = X.shape
-        self.layout = self.model.layout(D, config.classes)
-        self.theta = self.model.init(rng, D, config.classes, config.init == "notes")
+        self.layout = self.model.layout(self.transform.D, config.classes)
+        self.theta = self.model.init(rng, self.transform.D, config.classes, config.init == "notes")
         self.params = self.layout.views(self.theta)
-        self.ws = self.model.workspace(self.X, self.y, config.classes)
-        self.optimizer = self._fresh_optimizer(config)
+        self.optimizer = {"learning_rate": config.step_size}
         self.batch_rng = np.random.RandomState([config.seed, BATCH_STREAM])
         self._theta_prev = np.empty_like(self.theta)
         self.iteration = 0
         self.log: list[Change] = []
         self.diverged = False
         self.stop_reason: str | None = None
-        self.history = HistoryBuffer(self.layout)
-        with quiet():
-            self.result = self.ws.run(self.theta, config.reg)
+        self.versions: list[tuple[np.ndarray, np.ndarray]] = []
+        self._set_data(points[train], labels[train])
         self.initial_loss = self.result.loss
+        self._blowup_reference()
+        self.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0)
         self._record()
+        per = self.theta.nbytes * 3 + 256  # theta and up to two optimizer arrays (Adam's m and v)
+        self._capacity = max(64, min(1024, CHECKPOINT_BYTES // per)) // 2 * 2
+        self._spacing = 1
+        self.checkpoints: list[Checkpoint] = [self.checkpoint()]
+        self._scratch: Run | None = None
+
+    # -- data -------------------------------------------------------------------------------
+    def _set_data(self, points: np.ndarray, labels: np.ndarray) -> None:
+        """Train on these points from now on (a new version of the data)."""
+        self._load(frozen(points), frozen(labels))
+        self.versions.append((self.points, self.y))
+        self.data_version = len(self.versions) - 1
+
+    def _load(self, points: np.ndarray, labels: np.ndarray) -> None:
+        self.points, self.y = points, labels
+        self.X = frozen(self.transform(self.points))
+        self.ws = self.model.workspace(self.X, self.y, self.config.classes)
+        with quiet():
+            self.result = self.ws.run(self.theta, self.config.reg)
+
+    def edit(self, edit: userpoints.Edit) -> None:
+        """Change the training points (add, move, remove, clear); the run goes on from here on the new
+        points, and the edit is in the log. Raises points.DataError for an edit that cannot be made."""
+        points, labels = userpoints.apply(self.points, self.y, edit, self.config.classes, self.max_points)
+        self._log(Change(self.iteration, {}, (edit,)))
+        self._set_data(points, labels)
+        self._blowup_reference()
+        self._after_change()
 
     # -- stepping ---------------------------------------------------------------------------
     @property
@@ -108,7 +165,7 @@ class Run:
     def _gradient_for_update(self) -> np.ndarray:
         """The whole training set's gradient (already computed at these weights), or a minibatch's."""
         B = self.config.batch_size
-        if B == 0:
+        if B == 0 or len(self.y) == 0:
             return self.ws.grad
         idx = self.batch_rng.randint(len(self.y), size=B)
         batch = self.model.workspace(self.X[idx], self.y[idx], self.config.classes)
@@ -133,10 +190,18 @@ class Run:
         self.result = result
         self.iteration += 1
         self._record()
-        if result.loss > BLOWUP_FACTOR * self.initial_loss:
+        if result.loss > BLOWUP_FACTOR * self._reference:
             self._diverge(f"the loss grew past {BLOWUP_FACTOR:g} times its starting value")
         elif self.iteration >= cfg.iterations:
             self.stop_reason = f"reached the {cfg.iterations}-iteration limit"
+        if self.iteration % self._spacing == 0:
+            self._keep_checkpoint()
+
+    def _blowup_reference(self) -> None:
+        """The loss a blow-up is measured against: the loss at the start or after the last edit of the points,
+        and never below ln K (what a classifier that knows nothing pays), so that a run that started on
+        an empty plane is not 'diverged' the moment it gets its first points."""
+        self._reference = max(self.result.loss, math.log(self.config.classes))
 
     def _diverge(self, why: str) -> None:
         self.diverged = True
@@ -144,12 +209,18 @@ class Run:
 
     def _record(self) -> None:
         r = self.result
-        self.history.record(self.iteration, r.loss, r.data_loss, r.reg_loss, r.accuracy, self.ws.grads)
+        test = self.test_result() if len(self.y_test) and self.history.due(self.iteration) else None
+        self.history.record(self.iteration, r, self.ws.grads, test)
+
+    def test_result(self) -> tuple[float, float]:
+        """(data loss, accuracy) on the held-out points at the current weights."""
+        if getattr(self, "_test_ws", None) is None:
+            self._test_ws = self.model.workspace(self.X_test, self.y_test, self.config.classes)
+        with quiet():
+            r = self._test_ws.run(self.theta, 0.0)
+        return r.data_loss, r.accuracy
 
     # -- settings ---------------------------------------------------------------------------
-    def _fresh_optimizer(self, config: Config) -> dict:
-        return {"learning_rate": config.step_size}
-
     def change(self, config: Config) -> dict[str, Any]:
         """Apply new settings that keep the data and weights (``config.restarts`` is False).
 
@@ -161,22 +232,37 @@ class Run:
             raise ValueError("these settings need new data or weights: build a new Run")
         changes = self.config.training_changes(config)
         if changes:
-            if self.log and self.log[-1].iteration == self.iteration:  # changed twice at one iteration
-                changes = {**self.log.pop().settings, **changes}
-            self.log.append(Change(self.iteration, changes))
+            self._log(Change(self.iteration, changes))
         if "optimizer" in changes:
-            self.optimizer = self._fresh_optimizer(config)
+            self.optimizer = {}
         self.optimizer["learning_rate"] = config.step_size
         reg_changed = config.reg != self.config.reg
         self.config = config
         if reg_changed:  # the loss and dW depend on reg: recompute at the current weights
             with quiet():
                 self.result = self.ws.run(self.theta, config.reg)
+        self._after_change()
+        return changes
+
+    def _log(self, change: Change) -> None:
+        """Append to the log; two changes at one iteration become one."""
+        if self.log and self.log[-1].iteration == change.iteration:
+            last = self.log.pop()
+            change = Change(change.iteration, {**last.settings, **change.settings}, last.edits + change.edits)
+        self.log.append(change)
+
+    def _after_change(self) -> None:
         if not self.diverged:
             self.stop_reason = None
-            if self.iteration >= config.iterations:
-                self.stop_reason = f"reached the {config.iterations}-iteration limit"
-        return changes
+            if self.iteration >= self.config.iterations:
+                self.stop_reason = f"reached the {self.config.iterations}-iteration limit"
+
+    def apply(self, change: Change) -> None:
+        """Apply a logged change (replaying a log): its settings, then its edits."""
+        if change.settings:
+            self.change(self.config.with_changes(**change.settings))
+        for e in change.edits:
+            self.edit(e)
 
     # -- reading ----------------------------------------------------------------------------
     def next_theta(self) -> np.ndarray:
@@ -200,11 +286,14 @@ class Run:
         """An immutable copy of the run's state, for readers on any thread."""
         r, ws = self.result, self.ws
         theta = frozen(self.theta)
+        test = self.test_result() if len(self.y_test) else (math.nan, math.nan)
         return Snapshot(
             config=self.config,
             iteration=self.iteration,
             X=self.X,
             y=self.y,
+            points=self.points,
+            transform=self.transform,
             model=self.model,
             layout=self.layout,
             theta=theta,
@@ -219,7 +308,12 @@ class Run:
             reg_loss=r.reg_loss,
             accuracy=r.accuracy,
             initial_loss=self.initial_loss,
-            history=self.history.freeze(self.iteration, r.loss, r.data_loss, r.reg_loss, r.accuracy, ws.grads),
+            X_test=self.X_test,
+            y_test=self.y_test,
+            test_points=self.test_points,
+            test_loss=test[0],
+            test_accuracy=test[1],
+            history=self.history.freeze(self.iteration, r, ws.grads, test),
             log=tuple(self.log),
             running=running,
             diverged=self.diverged,
@@ -228,35 +322,140 @@ class Run:
 
     # -- going back ---------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
-        return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer),
-                          self.batch_rng.get_state(), self.history.state(), len(self.log), self.diverged,
-                          self.stop_reason)
+        last = self.checkpoints[-1].batch_rng if getattr(self, "checkpoints", None) else None
+        state = self.batch_rng.get_state()
+        if last is not None and last[2] == state[2] and np.array_equal(last[1], state[1]):
+            state = last  # full-batch runs never draw: share one copy of the stream's state
+        return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer), state,
+                          self.data_version, self._reference, self.diverged, self.stop_reason)
+
+    def _keep_checkpoint(self) -> None:
+        self.checkpoints.append(self.checkpoint())
+        if len(self.checkpoints) > self._capacity:  # full: every other one goes, the spacing doubles
+            self._spacing *= 2
+            self.checkpoints = [c for c in self.checkpoints if c.iteration % self._spacing == 0]
 
     def restore(self, cp: Checkpoint) -> None:
-        """Put the run back at a checkpoint it took (the log keeps only the changes before it)."""
-        self.iteration, self.config = cp.iteration, cp.config
+        """Put the run at a checkpoint (the log, history and later checkpoints are left as they are).
+
+        The run settings (iteration cap, speed, refresh) stay today's: they change nothing computed,
+        and an old cap must not stop the run short of where it has been.
+        """
+        run_settings = {name: getattr(self.config, name) for name in ("iterations", "speed", "refresh")}
+        self.iteration, self.config = cp.iteration, cp.config.with_changes(**run_settings)
         np.copyto(self.theta, cp.theta)
         self.optimizer = _copy_state(cp.optimizer)
         self.batch_rng.set_state(cp.batch_rng)
-        self.history.restore(cp.history)
-        del self.log[cp.log_length :]
         self.diverged, self.stop_reason = cp.diverged, cp.stop_reason
+        if cp.data_version != self.data_version:
+            self._load(*self.versions[cp.data_version])
+            self.data_version = cp.data_version
+        else:
+            with quiet():
+                self.result = self.ws.run(self.theta, self.config.reg)
+        self._reference = cp.reference
+
+    def _advance(self, target: int, log: Sequence[Change]) -> None:
+        """Step to ``target``, applying the changes of ``log`` at their iterations (those at ``target`` too)."""
+        pending = [c for c in log if c.iteration >= self.iteration]
+        for change in pending:
+            if change.iteration > target:
+                break
+            self.step(change.iteration - self.iteration)
+            if self.iteration != change.iteration:  # finished early (diverged, capped)
+                return
+            self.apply(change)
+        self.step(target - self.iteration)
+
+    def _checkpoint_at_or_before(self, iteration: int) -> Checkpoint:
+        return next(c for c in reversed(self.checkpoints) if c.iteration <= iteration)
+
+    def view(self, iteration: int, running: bool = False) -> Snapshot:
+        """The snapshot the run showed at an earlier ``iteration`` (0..now), recomputed exactly from
+        the nearest checkpoint; the run itself is not changed."""
+        iteration = max(0, min(int(iteration), self.iteration))
+        if iteration == self.iteration:
+            return self.snapshot(running)
+        if self._scratch is None:
+            self._scratch = self._clone()
+        s = self._scratch
+        s.log, s.config = [], self.config
+        s.restore(self._checkpoint_at_or_before(iteration))
+        if s.config.iterations < iteration:  # the cap was lowered since: it must not stop the replay short
+            s.config = s.config.with_changes(iterations=iteration)
         with quiet():
-            self.result = self.ws.run(self.theta, self.config.reg)
+            s._advance(iteration, [c for c in self.log if c.iteration >= s.iteration])
+        snap = s.snapshot(running)
+        test = (snap.test_loss, snap.test_accuracy)
+        return replace(snap, log=tuple(self.log),
+                       history=self.history.freeze(s.iteration, s.result, s.ws.grads, test, until=s.iteration))
+
+    def rewind(self, iteration: int) -> None:
+        """Go back to ``iteration`` for good: later iterations, changes and checkpoints are dropped
+        (the changes made at ``iteration`` itself are kept: they are part of what it showed)."""
+        iteration = max(0, min(int(iteration), self.iteration))
+        kept = [c for c in self.log if c.iteration <= iteration]
+        cp = self._checkpoint_at_or_before(iteration)
+        self.checkpoints = [c for c in self.checkpoints if c.iteration <= cp.iteration]
+        self.history.truncate(iteration)
+        self.log = [c for c in kept if c.iteration < cp.iteration]
+        self.restore(cp)
+        with quiet():  # replaying the kept changes logs them again
+            self._advance(iteration, [c for c in kept if c.iteration >= cp.iteration])
+
+    def _clone(self) -> Run:
+        """A second run over the same data and model, with its own weights and buffers (for ``view``)."""
+        clone = copy.copy(self)
+        clone.theta = self.theta.copy()
+        clone.params = clone.layout.views(clone.theta)
+        clone._theta_prev = np.empty_like(clone.theta)
+        clone.batch_rng = np.random.RandomState()
+        clone.versions = self.versions  # shared, read-only arrays; restore() re-selects a version
+        clone.ws = self.model.workspace(self.X, self.y, self.config.classes)
+        clone._test_ws = None
+        clone.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0, capacity=2)
+        clone.checkpoints = self.checkpoints
+        clone._scratch = None
+        clone._keep_checkpoint = lambda: None  # a view never adds checkpoints to its source
+        return clone
+
+    def trajectory(self, index: int) -> dict[str, np.ndarray]:
+        """Example ``index`` of the current points over the run, at the checkpoints where it existed
+        unchanged: iteration (T,), loss (T,) and dscores (T, K) of that one example; for the softmax
+        also p_y (T,), its probability of the true class."""
+        x, label = self.X[index], self.y[index]
+        rows = [c for c in self.checkpoints if c.data_version == self.data_version or
+                self._same_point(c.data_version, index)]
+        K, N = self.config.classes, max(len(self.y), 1)
+        one = self.model.workspace(x[None, :], np.array([label]), K)
+        out: dict[str, list] = {"iteration": [], "loss": [], "dscores": [], "p_y": []}
+        with quiet():
+            for c in [*rows, None]:
+                theta, it = (self.theta, self.iteration) if c is None else (c.theta, c.iteration)
+                if c is not None and c.iteration == self.iteration:
+                    continue
+                r: PassResult = one.run(theta, 0.0)
+                out["iteration"].append(it)
+                out["loss"].append(r.data_loss)
+                out["dscores"].append(one.parts["dscores"][0] / N)  # its row of the whole set's dscores
+                if "probs" in one.parts:
+                    out["p_y"].append(one.parts["probs"][0, label])
+        return {k: np.array(v) for k, v in out.items() if v}
+
+    def _same_point(self, version: int, index: int) -> bool:
+        points, labels = self.versions[version]
+        return (index < len(labels) and labels[index] == self.y[index]
+                and np.array_equal(points[index], self.points[index]))
 
 
 def replay(config: Config, log: Sequence[Change], iteration: int,
            data: tuple[np.ndarray, np.ndarray] | None = None) -> Run:
-    """The run of ``config`` with the training changes of ``log``, taken to ``iteration``."""
+    """The run of ``config`` (on ``data``, or the seed's) with the changes of ``log``, taken to ``iteration``."""
     run = Run(config, data)
-    for change in sorted(log, key=lambda c: c.iteration):
-        if change.iteration > iteration:
-            break
-        run.step(change.iteration - run.iteration)
-        run.change(run.config.with_changes(**change.settings))
-    run.step(iteration - run.iteration)
+    with quiet():
+        run._advance(iteration, sorted(log, key=lambda c: c.iteration))
     return run
 
 
-def _copy_state(state: Mapping[str, Any]) -> dict:
+def _copy_state(state: dict) -> dict:
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from .config import Config
+from .points import Edit
 from .run import Run, quiet
 from .snapshot import Snapshot
 
@@ -93,13 +94,47 @@ class Trainer:
         return self.step(max(self.config.iterations - self._run.iteration, 0))
 
     # -- settings -----------------------------------------------------------------------------
-    def reset(self, config: Config | None = None) -> Snapshot:
-        """Stop, then rebuild data and initial weights from the (new) config's seed."""
+    def reset(self, config: Config | None = None, data: tuple[np.ndarray, np.ndarray] | None | bool = False
+              ) -> Snapshot:
+        """Stop, then rebuild data and initial weights from the (new) config's seed.
+
+        ``data``: a user's points (points (N, 2), labels (N,)) to train on from now on; None: the
+        config's generated dataset again; False (the default): whatever the run started from.
+        """
         self.pause()
         with self._lock:
+            if data is not False:
+                self._data = data
             self._run = Run(config or self._run.config, self._data)
             self._publish()
         return self._snapshot
+
+    def edit(self, edit: Edit) -> Snapshot:
+        """Change the training points (add, move, remove, clear), paused or training: the run goes on
+        from the next iteration on the new points. Raises points.DataError for an impossible edit."""
+        with self._lock:
+            self._run.edit(edit)
+            self._publish()
+        return self._snapshot
+
+    # -- going back -------------------------------------------------------------------------
+    def view(self, iteration: int) -> Snapshot:
+        """The snapshot of an earlier iteration (0 to now), recomputed exactly; the run goes on unchanged."""
+        with self._lock:
+            return self._run.view(iteration, running=self.running)
+
+    def rewind(self, iteration: int) -> Snapshot:
+        """Pause and go back to ``iteration`` for good: the run continues from there."""
+        self.pause()
+        with self._lock:
+            self._run.rewind(iteration)
+            self._publish()
+        return self._snapshot
+
+    def trajectory(self, index: int) -> dict[str, np.ndarray]:
+        """One training example over the run (see ``Run.trajectory``)."""
+        with self._lock:
+            return self._run.trajectory(index)
 
     def update(self, config: Config) -> Snapshot:
         """Apply new settings. Data or model settings changed: reset. Otherwise keep the progress;

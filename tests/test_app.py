@@ -211,7 +211,8 @@ def widget_values(at) -> dict:
 
 def test_every_setting_round_trips_page_url_page():
     at = app()
-    changes = {"dataset": "xor", "points_per_class": 37, "classes": 4, "noise": 0.35, "seed": 11, "model": "linear",
+    changes = {"dataset": "xor", "points_per_class": 37, "classes": 4, "noise": 0.35, "seed": 11, "test_share": 0.25,
+               "model": "linear",
                "loss": "svm", "init": "plain", "optimizer": "momentum", "step_size": 0.2, "reg": 0.0,
                "batch_size": 16, "iterations": 900, "speed": 200.0, "refresh": 8}
     for name, value in changes.items():

@@ -15,8 +15,8 @@ def test_defaults_are_the_cs231n_case_study():
 
 
 def test_every_setting_is_in_one_group_in_table_order():
-    assert in_group("data") == ("dataset", "points_per_class", "classes", "noise", "seed")
-    assert in_group("model") == ("model", "loss", "hidden", "init")
+    assert in_group("data") == ("dataset", "points_per_class", "classes", "noise", "seed", "test_share")
+    assert in_group("model") == ("model", "loss", "hidden", "features", "init")
     assert in_group("training") == ("optimizer", "step_size", "reg", "batch_size")
     assert in_group("run") == ("iterations", "speed", "refresh")
     assert sum(len(in_group(g)) for g in ("data", "model", "training", "run")) == len(SETTINGS)
@@ -38,6 +38,21 @@ def test_fractional_whole_numbers_get_a_notice():
     assert notices == ["Classes: '1.5' is not a whole number, using 2"]
 
 
+def test_features_are_a_comma_list_in_table_order():
+    assert Config(features="x1sq,x1x2").features == "x1sq,x1x2"
+    for bad in ("x1x2,x1sq", "x1sq,x1sq", "cube", "x1sq,", 3):
+        with pytest.raises(ValueError, match="features"):
+            Config(features=bad)
+    c, notices = Config.from_query({"features": "x2sq, x1sq ,nope"})
+    assert c.features == "x1sq,x2sq" and notices == ["Input features: unknown 'nope', left out"]
+
+
+def test_own_points_have_no_generator_settings():
+    own = Config(dataset="own")
+    assert "points_per_class" not in own.to_query() and "noise" not in own.to_query()
+    assert not own.restarts(own.with_changes(noise=0.7))
+
+
 def test_hidden_units_travel_in_the_link_only_for_the_net():
     assert "hidden" not in Config().to_query()
     assert Config(model="two-layer", hidden=7).to_query()["hidden"] == "7"
@@ -51,7 +66,8 @@ def test_every_setting_has_a_label_and_help():
 
 def test_query_round_trip():
     c = Config(dataset="circles", points_per_class=37, classes=7, noise=0.35, seed=12345, model="two-layer",
-               loss="svm", hidden=17, init="plain", optimizer="adam", batch_size=32,
+               loss="svm", hidden=17, init="plain", optimizer="adam", batch_size=32, features="x1sq,sinx2",
+               test_share=0.25,
                step_size=0.0123, reg=0.0, iterations=999, speed=123.5)
     back, notices = Config.from_query(c.to_query())
     assert back == c and notices == []
@@ -69,7 +85,7 @@ def test_junk_is_replaced_or_clamped_with_notices_and_unknown_keys_ignored():
 @pytest.mark.parametrize("name", [f.name for f in fields(Config)])
 def test_validation_names_the_setting(name):
     info = setting_info(name)
-    bad = "nope" if info["choices"] else (info["hi"] * 10 + 1)
+    bad = "nope" if info["choices"] or info["options"] else (info["hi"] * 10 + 1)
     with pytest.raises(ValueError, match=name):
         Config(**{name: bad})
 

@@ -10,7 +10,7 @@ from softmax.runner import Trainer
 
 def test_the_presets_the_issues_ask_for():
     assert set(PRESETS) == {"cs231n", "step-too-large", "heavy-reg", "circles", "ten-classes", "two-layer",
-                            "svm-vs-softmax"}
+                            "svm-vs-softmax", "circles-features"}
     assert PRESETS["cs231n"].config == Config()
 
 
@@ -26,6 +26,8 @@ def test_each_preset_trains_and_tells_its_story(name):
     if name == "heavy-reg":  # the loss stays near ln 3, every probability near 1/3, the accuracy the case study's
         assert snap.loss > 1.0 and snap.parts["probs"].max() < 0.4
         assert abs(snap.accuracy - Trainer(Config()).run_to_end().accuracy) < 0.03
+    if name == "circles-features":  # the linear model separates the rings once it sees x1² and x2²
+        assert snap.accuracy >= 0.95 and snap.params["W"].shape == (4, 3)
     if name == "two-layer":
         assert round(snap.accuracy, 2) == 0.98
     if name == "svm-vs-softmax":  # points won by a margin of 1 give no gradient

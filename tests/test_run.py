@@ -87,17 +87,69 @@ def test_replay_reaches_every_iteration_exactly():
         assert again.result.loss == pytest.approx(loss, rel=1e-12)
 
 
-def test_a_checkpoint_restores_the_run_exactly():
-    run = Run(Config(iterations=500, optimizer="momentum", batch_size=20))
+def test_going_back_in_time_is_exact():
+    """The issue's test: an iteration reached by going back equals the same iteration reached by training
+    straight there, to 1e-12 in every parameter; with a step-size change at 50, iteration 120 from the view,
+    from a replay of the log (a link) and from the live run agree."""
+    live = Run(Config(iterations=100_000))
+    seen = {}
+    for i in range(3000):
+        if i == 50:
+            live.change(live.config.with_changes(step_size=0.3))
+        if i in (0, 1, 50, 120, 777, 2048, 2999):
+            seen[i] = params_of(live)
+        live.step()
+    for i, params in seen.items():
+        snap = live.view(i)
+        assert snap.iteration == i and snap.history.iteration[-1] == i
+        assert_same(dict(snap.params), params, tol=1e-12)
+    assert_same(params_of(replay(Config(iterations=100_000), live.log, 120)), seen[120], tol=1e-12)
+    assert live.iteration == 3000  # viewing changed nothing
+    assert live.view(3000).iteration == 3000
+
+
+def test_rewind_drops_the_future_and_trains_on_from_there():
+    run = Run(Config(iterations=1000))
     run.step(100)
-    cp = run.checkpoint()
+    run.change(run.config.with_changes(step_size=0.2))
+    run.step(100)
+    run.change(run.config.with_changes(reg=0.01))
     run.step(50)
-    later = params_of(run)
-    run.change(run.config.with_changes(step_size=0.5))
-    run.restore(cp)
-    assert run.iteration == 100 and run.log == []
-    run.step(50)
-    assert_same(params_of(run), later)
+    straight = Run(Config(iterations=1000))
+    straight.step(100)
+    straight.change(straight.config.with_changes(step_size=0.2))
+    straight.step(30)
+    run.rewind(130)
+    assert run.iteration == 130 and run.log == [Change(100, {"step_size": 0.2})]
+    assert_same(params_of(run), params_of(straight), tol=0.0)
+    assert run.snapshot().history.iteration[-1] == 130 and run.config.reg == 1e-3
+    run.step(10)
+    straight.step(10)
+    assert_same(params_of(run), params_of(straight), tol=0.0)
+
+
+def test_checkpoints_stay_bounded_on_a_long_run():
+    run = Run(Config(iterations=100_000))
+    run.step(100_000)
+    assert len(run.checkpoints) <= run._capacity
+    gaps = np.diff([c.iteration for c in run.checkpoints])
+    assert gaps.max() <= 100_000 // (run._capacity // 2)  # a jump replays a few hundred steps at most
+    snap = run.view(54_321)
+    again = replay(Config(iterations=100_000), [], 54_321)
+    assert_same(dict(snap.params), params_of(again), tol=1e-12)
+
+
+def test_log_text_round_trips_and_bad_parts_are_left_out_with_a_notice():
+    from softmax.points import add, move
+    from softmax.snapshot import log_text, parse_log
+
+    log = [Change(0, {"step_size": 0.5}), Change(50, {"reg": 0.0, "optimizer": "adam"}, (add(0.25, -1.5, 2),)),
+           Change(51, {}, (move(3, 0.1, 0.2),))]
+    text = log_text(log)
+    assert parse_log(text, 1000) == (log, [])
+    for bad in ("x:step_size=1", "5:step_size=fast", "5:seed=3", "9:step_size=1;3:reg=0", "5:q12"):
+        changes, notices = parse_log(bad, 1000)
+        assert notices and all(c.iteration <= 9 for c in changes)
 
 
 def test_a_new_optimizer_starts_from_a_fresh_state():
@@ -105,7 +157,7 @@ def test_a_new_optimizer_starts_from_a_fresh_state():
     run.step(5)
     assert np.any(run.optimizer["velocity"])
     run.change(run.config.with_changes(optimizer="adam"))
-    assert set(run.optimizer) == {"learning_rate"}
+    assert set(run.optimizer) == {"learning_rate"}  # no velocity, no running averages
     run.change(run.config.with_changes(step_size=0.5))
     assert run.optimizer["learning_rate"] == 0.5
 

@@ -54,7 +54,8 @@ class LinearWorkspace:
         self.grad_reg[D] = 0.0
         np.add(self.grad_data, self.grad_reg, out=self._grad2)
         correct = np.count_nonzero(self.scoresT.argmax(axis=0) == self.y)
-        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), correct / self.N)
+        accuracy = float(correct) / max(self.N, 1)  # no points yet: nothing is right
+        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), accuracy)
 
 
 class LinearModel:
@@ -62,6 +63,8 @@ class LinearModel:
 
     name = "linear"
     output = "W"  # the parameter whose last dimension is the number of classes
+    # Where each gradient comes from: dW[d, k] = sum_i X[i, d] * dscores[i, k] (+ reg*W), db[k] = sum_i dscores[i, k]
+    sources = {"W": ("X", "dscores"), "b": (None, "dscores")}
 
     def __init__(self, loss: str = "softmax", delta: float = 1.0) -> None:
         self.loss, self.delta = loss, delta

@@ -46,10 +46,11 @@ class SoftmaxLoss:
         np.add.reduce(self.probsT, axis=0, keepdims=True, out=self.sum_exp)
         self.probsT /= self.sum_exp
         # -log p_y = log(sum exp) - shifted_y: exact, and never log(0) even when p_y underflows.
-        data_loss = (np.log(self.sum_exp).sum() - np.vdot(self.shiftedT, self.onehotT)) / self.N
+        # (a hand-made dataset may be empty for a moment: then every sum is 0, and so is the loss)
+        data_loss = (np.log(self.sum_exp).sum() - np.vdot(self.shiftedT, self.onehotT)) / max(self.N, 1)
         # d(-log p_y)/ds_k = p_k - [k == y], averaged over the N examples.
         np.subtract(self.probsT, self.onehotT, out=dscoresT)
-        dscoresT *= 1.0 / self.N
+        dscoresT *= 1.0 / max(self.N, 1)
         return float(data_loss)
 
     @staticmethod
@@ -90,12 +91,12 @@ class SVMLoss:
         self.marginsT += self.delta
         self.marginsT *= self.others
         np.greater(self.marginsT, 0.0, out=self.activeT, casting="unsafe")
-        data_loss = np.vdot(self.marginsT, self.activeT) / self.N  # sum of the positive margins
+        data_loss = np.vdot(self.marginsT, self.activeT) / max(self.N, 1)  # sum of the positive margins
         # +1 at each violated margin, minus their count at the true class
         np.add.reduce(self.activeT, axis=0, keepdims=True, out=self.count)
         np.multiply(self.onehotT, self.count, out=dscoresT)
         np.subtract(self.activeT, dscoresT, out=dscoresT)
-        dscoresT *= 1.0 / self.N
+        dscoresT *= 1.0 / max(self.N, 1)
         return float(data_loss)
 
     @staticmethod

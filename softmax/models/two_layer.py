@@ -81,7 +81,8 @@ class TwoLayerWorkspace:
         self.grad_reg *= reg
         np.add(self.grad_data, self.grad_reg, out=self.grad)
         correct = np.count_nonzero(self.scoresT.argmax(axis=0) == self.y)
-        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), correct / self.N)
+        accuracy = float(correct) / max(self.N, 1)  # no points yet: nothing is right
+        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), accuracy)
 
 
 class TwoLayerModel:
@@ -89,6 +90,9 @@ class TwoLayerModel:
 
     name = "two-layer"
     output = "W2"  # the parameter whose last dimension is the number of classes
+    # Where each gradient comes from: dW2[j, k] = sum_i hidden[i, j] * dscores[i, k], db2[k] = sum_i dscores[i, k],
+    # dW1[d, j] = sum_i X[i, d] * dhidden[i, j] (dhidden already zero where the ReLU was off), db1[j] likewise.
+    sources = {"W1": ("X", "dhidden"), "b1": (None, "dhidden"), "W2": ("hidden", "dscores"), "b2": (None, "dscores")}
 
     def __init__(self, hidden: int = 100, loss: str = "softmax") -> None:
         self.H, self.loss = hidden, loss
