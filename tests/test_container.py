@@ -1,11 +1,19 @@
-"""Build the Docker image, run it, and load the page it serves in Chromium.
+"""The Docker image: reproducible inputs (locks, base image, build context), then built, run the
+way the Kubernetes pod runs it, and its page loaded and trained in Chromium.
 
-Needs a container engine behind ``docker`` (on the project's machines, podman via
-../shared/container/engine.sh, which ``.ci/run`` runs). Without one the test fails.
+The first tests read files only (fast, no engine): the lock files cover their requirements files
+and carry hashes, the build context is an allowlist that leaves out .env and keys. The container
+test needs a container engine behind ``docker`` (on the project's machines, podman via
+../shared/container/engine.sh, which ``.ci/run`` runs); without one it fails. It builds with the
+base image pinned by digest (the local stand-in's own digest: the same build argument an operator
+pins with) and runs the image with the pod's settings from deploy/k8s/deployment.yaml: read-only
+root, a tmpfs at /tmp, every capability dropped, no privilege escalation, the pod's memory and CPU
+limits (whether this machine's podman enforces those limits is not checked here).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 import sys
@@ -13,19 +21,130 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 import pytest
+import yaml
 
-from tests.support import ARTIFACTS, ROOT, chromium_page, free_port, wait_app_ready, wait_health
+from tests.support import ARTIFACTS, ITERATION_JS, ROOT, chromium_page, free_port, wait_app_ready, wait_health
 
 BUILD_TIMEOUT = 900  # pip installs streamlit inside the build
 HEALTH_TIMEOUT = 120
 TITLE = re.compile(r"softmax", re.IGNORECASE)  # the page's h1
-NOT_IN_IMAGE = {"tests", "bench", ".git", ".ci", "test-artifacts", "requirements-dev.txt", "pyproject.toml"}
+NOT_IN_IMAGE = {"tests", "bench", "testing", "deploy", ".git", ".ci", "test-artifacts", "requirements-dev.txt",
+                "requirements-dev.lock", "pyproject.toml", ".env"}
+LOCKS = {"requirements.txt": "requirements.lock", "requirements-dev.txt": "requirements-dev.lock"}
+LOCK_COMMAND = "bash deploy/lock.sh"
+DEPLOYMENT = ROOT / "deploy" / "k8s" / "deployment.yaml"
 NO_ENGINE = (
     "no container engine answers `docker info`; .ci/run installs one with "
     "`bash ../shared/container/engine.sh` (podman behind a `docker` shim; run it as root)"
 )
+
+
+# -- reproducible inputs (files only) --------------------------------------------------------------
+def requirement_lines(path) -> list[str]:
+    """The requirement lines of a pip requirements file, following ``-r`` includes."""
+    lines = []
+    for raw in (ROOT / path).read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            lines += requirement_lines(line[3:].strip())
+        elif line and not line.startswith("-"):
+            lines.append(line)
+    return lines
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of a lock file written by ``uv pip compile --generate-hashes``."""
+    text = (ROOT / path).read_text()
+    entries = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", block)
+        if m:
+            entries[normalize(m.group(1))] = (m.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+    return entries
+
+
+@pytest.mark.parametrize("requirements", sorted(LOCKS))
+def test_each_lock_pins_its_requirements_with_hashes(requirements: str) -> None:
+    lock_name = LOCKS[requirements]
+    lock = read_lock(lock_name)
+    text = (ROOT / lock_name).read_text()
+    assert LOCK_COMMAND in text.split("\n", 3)[1], f"{lock_name}'s header does not name `{LOCK_COMMAND}`"
+    body = [line for line in text.splitlines() if line and not line.lstrip().startswith(("#", "--hash"))]
+    assert len(body) == len(lock), f"{lock_name}: lines that are not `name==version` entries: {body[:5]}"
+    stale = []
+    for line in requirement_lines(requirements):
+        m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==\s*([^\s;]+))?", line)
+        name, pinned = normalize(m.group(1)), m.group(2)
+        if name not in lock or (pinned and lock[name][0] != pinned):
+            stale.append(f"{line} (lock: {lock.get(name, ('missing',))[0]})")
+    assert not stale, f"{lock_name} is behind {requirements}: {stale}; run `{LOCK_COMMAND}`"
+    unhashed = [name for name, (_, hashes) in lock.items() if not hashes]
+    assert not unhashed, f"{lock_name}: entries without a hash: {unhashed}"
+
+
+def test_the_dev_lock_installs_the_apps_locked_versions() -> None:
+    """CI installs requirements-dev.lock, the image requirements.lock: the app's packages must be the same."""
+    app, dev = read_lock("requirements.lock"), read_lock("requirements-dev.lock")
+    differ = {name: (version, dev.get(name, ("missing",))[0])
+              for name, (version, _) in app.items() if dev.get(name, (None,))[0] != version}
+    assert not differ, f"requirements-dev.lock differs from requirements.lock: {differ}; run `{LOCK_COMMAND}`"
+    assert set(dev) > set(app), "requirements-dev.lock holds no test packages"
+
+
+def test_the_image_installs_the_lock_with_hashes_on_an_overridable_base() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    arg = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    assert arg and re.search(r"^FROM \$\{PYTHON_IMAGE\}$", dockerfile, re.MULTILINE), (
+        "the base image is not the build argument PYTHON_IMAGE (to be pinned by digest)")
+    install = re.search(r"^RUN pip install (.*)$", dockerfile, re.MULTILINE).group(1)
+    assert "--require-hashes" in install and "requirements.lock" in install, install
+    assert "requirements.txt" not in dockerfile, "the image installs from requirements.txt, not the lock"
+
+
+def dockerignore_excludes(path: str, rules: list[str]) -> bool:
+    """Docker's rule for one path: the last pattern that matches the path or one of its parent
+    folders decides; ``!`` re-includes. (Patterns as used here: names, globs, ``**/``.)"""
+    parts = PurePosixPath(path).parts
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    excluded = False
+    for rule in rules:
+        negate = rule.startswith("!")
+        pattern = rule[1:] if negate else rule
+        pattern = pattern.rstrip("/")
+        pats = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
+        if any(fnmatch.fnmatchcase(c, p) or (p != pattern and fnmatch.fnmatchcase(c.rsplit("/", 1)[-1], p))
+               for c in candidates for p in pats):
+            excluded = not negate
+    return excluded
+
+
+def test_the_build_context_is_an_allowlist_without_secrets() -> None:
+    rules = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    copied = re.findall(r"^COPY (?!--from)(\S+) ", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert "requirements.lock" in copied and "app.py" in copied, copied
+    for source in copied:
+        probe = source.rstrip("/") + ("/x.py" if source.endswith("/") else "")
+        assert not dockerignore_excludes(probe, rules), f"the Dockerfile copies {source}, .dockerignore leaves it out"
+    for secret in (".env", ".env.local", "softmax/.env", "deploy/tls/softmax.pem", "ui/tls.key", "cert.pem",
+                   ".git/config", "tests/test_app.py", "bench/classroom.py", "test-artifacts/x.png",
+                   "requirements-dev.lock", "softmax/__pycache__/model.cpython-311.pyc", "notes.txt"):
+        assert dockerignore_excludes(secret, rules), f"{secret} would enter the build context"
+
+
+# -- the container ---------------------------------------------------------------------------------
+def pod_container() -> dict:
+    """The app container of deploy/k8s/deployment.yaml (the settings the image must run with)."""
+    deployment = next(d for d in yaml.safe_load_all(DEPLOYMENT.read_text()) if d and d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
 
 
 def log(msg: str) -> None:
