@@ -179,13 +179,13 @@ class Container:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def build(self) -> None:
+    def build(self, *args: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         build_log = ARTIFACTS / "container-build.log"
-        log(f"docker build -t {self.tag} . (log: {build_log})")
+        log(f"docker build {' '.join(args)} -t {self.tag} . (log: {build_log})")
         started = time.monotonic()
         with open(build_log, "w") as out:
-            proc = subprocess.Popen(["docker", "build", "-t", self.tag, "."], cwd=ROOT,
+            proc = subprocess.Popen(["docker", "build", *args, "-t", self.tag, "."], cwd=ROOT,
                                     stdout=out, stderr=subprocess.STDOUT)
             try:
                 rc = proc.wait(timeout=BUILD_TIMEOUT)
@@ -198,9 +198,9 @@ class Container:
             pytest.fail(f"docker build exited {rc}; see {build_log}:\n{tail}", pytrace=False)
         log(f"built in {time.monotonic() - started:.0f}s")
 
-    def run(self) -> None:
-        log(f"docker run -d --name {self.name} -p 127.0.0.1:{self.port}:8501 {self.tag}")
-        docker("run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.port}:8501", self.tag)
+    def run(self, *flags: str) -> None:
+        log(f"docker run -d --name {self.name} {' '.join(flags)} -p 127.0.0.1:{self.port}:8501 {self.tag}")
+        docker("run", "-d", "--name", self.name, *flags, "-p", f"127.0.0.1:{self.port}:8501", self.tag)
         started = time.monotonic()
         try:
             wait_health(self.base, timeout=HEALTH_TIMEOUT)
@@ -209,8 +209,12 @@ class Container:
             pytest.fail(f"{exc}\ncontainer logs:\n{logs.stdout}{logs.stderr}", pytrace=False)
         log(f"/_stcore/health ok after {time.monotonic() - started:.1f}s")
 
-    def exec(self, *cmd: str) -> str:
-        return docker("exec", self.name, *cmd).stdout
+    def exec(self, *cmd: str, timeout: float = 60) -> str:
+        return docker("exec", self.name, *cmd, timeout=timeout).stdout
+
+    def logs(self) -> str:
+        proc = docker("logs", self.name, check=False)
+        return proc.stdout + proc.stderr
 
     def cleanup(self) -> None:
         try:
@@ -222,6 +226,36 @@ class Container:
                 subprocess.run(["docker", *cmd], capture_output=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as exc:
             log(f"cleanup: {exc}")
+
+
+SERVER_ADDRESS = "softmax.test.invalid"  # stands in for the class's host (kustomization.yaml's configMap)
+
+
+def pod_run_flags() -> list[str]:
+    """`docker run` flags for what deploy/k8s/deployment.yaml asks of the container."""
+    c = pod_container()
+    security, limits = c["securityContext"], c["resources"]["limits"]
+    (mount,) = c["volumeMounts"]
+    assert mount["mountPath"] == "/tmp"
+    flags = ["--memory", limits["memory"].replace("Mi", "m"), "--cpus", str(int(limits["cpu"].rstrip("m")) / 1000),
+             "--tmpfs", "/tmp:rw,size=16m,mode=1777",
+             "-e", f"STREAMLIT_BROWSER_SERVER_ADDRESS={SERVER_ADDRESS}"]
+    if security["readOnlyRootFilesystem"]:
+        flags.append("--read-only")
+    if security["allowPrivilegeEscalation"] is False:
+        flags += ["--security-opt", "no-new-privileges"]
+    flags += [f"--cap-drop={cap}" for cap in security["capabilities"]["drop"]]
+    flags += [arg for e in c["env"] if "value" in e for arg in ("-e", f"{e['name']}={e['value']}")]
+    return flags
+
+
+def local_base_digest() -> str:
+    """The base image by digest, as an operator pins it: here the local stand-in's own digest."""
+    default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE).group(1)
+    digests = docker("image", "inspect", default, "--format", "{{json .RepoDigests}}").stdout
+    found = re.findall(r'"([^"]+@sha256:[0-9a-f]{64})"', digests)
+    assert found, f"{default} has no digest here: {digests}"
+    return found[0]
 
 
 @pytest.fixture
@@ -243,6 +277,32 @@ def check_not_root(c: Container) -> None:
     assert "streamlit" in cmdline, f"PID 1 is not the Streamlit server: {cmdline}"
     assert "0" not in uids, f"the server process runs as root: Uid {uids}"
     log(f"server runs as uid {uids[0]}: {cmdline.strip()}")
+
+
+def check_hardened(c: Container) -> None:
+    """Runs as the pod runs it: nothing writable but /tmp, no capabilities, no privilege gain, and
+    Streamlit never looked its external address up (browser.serverAddress set, as the manifest does)."""
+    status = c.exec("cat", "/proc/1/status")
+    fields = dict(re.findall(r"^(\w+):\s+(.*)$", status, re.MULTILINE))
+    assert int(fields["CapEff"], 16) == 0 and int(fields["CapPrm"], 16) == 0, (fields["CapEff"], fields["CapPrm"])
+    assert fields["NoNewPrivs"] == "1", fields["NoNewPrivs"]
+    # (podman adds tmpfs mounts of its own at /var/tmp and /run with --read-only; Docker does not.)
+    for path in ("/app/probe", "/home/app/probe", "/usr/local/lib/probe", "/etc/probe"):
+        proc = docker("exec", c.name, "touch", path, check=False)
+        assert proc.returncode != 0 and "Read-only file system" in proc.stderr, f"{path} is writable: {proc.stderr}"
+    c.exec("touch", "/tmp/probe")
+    logs = c.logs()
+    assert f"URL: http://{SERVER_ADDRESS}" in logs, logs[-2000:]
+    assert "external IP" not in logs, "Streamlit tried to look up its external address (no egress in the pod)"
+    log("read-only root, /tmp writable, no capabilities, NoNewPrivs, no external-IP look-up")
+
+
+def check_pre_stop(c: Container) -> None:
+    """The manifest's preStop command exists in the image and succeeds (as the kubelet would run it)."""
+    command = pod_container()["lifecycle"]["preStop"]["exec"]["command"]
+    started = time.monotonic()
+    c.exec(*command, timeout=120)
+    log(f"preStop {command} ran in {time.monotonic() - started:.1f}s")
 
 
 def check_image_contents(c: Container) -> None:
@@ -286,11 +346,12 @@ def check_page(c: Container) -> None:
             title = h1.inner_text().strip()
             assert TITLE.search(title), f"unexpected page title {title!r}"
             log(f"page title: {title!r}")
-            start = page.get_by_role("button", name=re.compile(r"\bStart\b"))
-            if start.count():
-                start.first.click()
-                page.get_by_text(re.compile(r"Iteration [1-9]")).first.wait_for(timeout=60_000)
-                log("Start clicked: iterations are running")
+            # Start must be there, and the run must go on by itself (two readings, the second higher).
+            page.get_by_role("button", name="Start", exact=True).click(timeout=30_000)
+            page.wait_for_function(f"() => ({ITERATION_JS})() > 0", timeout=60_000)
+            first = page.evaluate(ITERATION_JS)
+            page.wait_for_function(f"() => ({ITERATION_JS})() > {first}", timeout=60_000)
+            log(f"Start clicked: iteration {first} -> {page.evaluate(ITERATION_JS)}")
             errors = page.locator("[data-testid='stException']")
             assert errors.count() == 0, f"the page shows an exception: {errors.first.inner_text()}"
         finally:
@@ -300,12 +361,16 @@ def check_page(c: Container) -> None:
 @pytest.mark.container
 @pytest.mark.slow
 @pytest.mark.browser
-def test_image_builds_runs_and_serves_the_page(container: Container) -> None:
+def test_image_builds_from_a_pinned_base_runs_like_the_pod_and_trains(container: Container) -> None:
     require_engine()
     podman = "podman" in docker("--version").stdout.lower()
-    container.build()
-    container.run()
+    base = local_base_digest()
+    container.build("--build-arg", f"PYTHON_IMAGE={base}")
+    assert base in (ARTIFACTS / "container-build.log").read_text(), "the build did not start FROM the pinned digest"
+    container.run(*pod_run_flags())
     check_not_root(container)
+    check_hardened(container)
     check_image_contents(container)
     check_healthcheck(container, podman)
     check_page(container)
+    check_pre_stop(container)
