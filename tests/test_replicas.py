@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import itertools
 import os
 import re
 import secrets
@@ -298,6 +299,16 @@ class Student:
         return self.iteration()
 
 
+# Every student of the module gets a seed of its own: an exported script is named by a hash of its
+# content, so two sessions with the same seed would serve the same /media/ URL -- and a session of
+# an earlier test stays in its replica's memory for the reconnect window (120 s).
+SEEDS = itertools.count(1)
+
+
+def new_seeds(names: list[str]) -> dict[str, int]:
+    return {name: next(SEEDS) for name in names}
+
+
 def open_students(browser, base: str, seeds: dict[str, int]) -> list[Student]:
     """New browsers with the app open, each training its own run (its own seed: its own exported script).
 
@@ -362,7 +373,7 @@ def browser():
 @pytest.fixture
 def classroom(cluster: Cluster, browser) -> list[Student]:
     """STUDENTS new browsers for one test, loaded one after another, each training its own run; closed after."""
-    students = open_students(browser, cluster.base, {f"student {i}": i for i in range(STUDENTS)})
+    students = open_students(browser, cluster.base, new_seeds([f"student {i}" for i in range(STUDENTS)]))
     yield students
     for s in students:
         s.context.close()
@@ -523,7 +534,7 @@ def test_stopping_one_replica_leaves_the_others_students_alone(
             f"(iteration {s.iteration()}: a new session)")
 
     # New students land on the survivor and can train.
-    newcomers = open_students(browser, cluster.base, {f"new student {i}": STUDENTS + i for i in range(2)})
+    newcomers = open_students(browser, cluster.base, new_seeds([f"new student {i}" for i in range(2)]))
     try:
         for new in newcomers:
             assert new.replica == survivor and set(new.handshakes) == {survivor}, (
