@@ -1,8 +1,15 @@
 # Softmax gradient demo: the Streamlit app, served on port 8501.
 #   docker build -t softmax-demo .
 #   docker run --rm -p 127.0.0.1:8501:8501 softmax-demo
+#
+# Reproducible: the base image is a build argument, to be pinned by digest where the registry gives
+# one (deploy/README.md, "Reproducible builds"):
+#   docker build --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest> -t softmax-demo .
+# and the Python packages come from requirements.lock, every file checked against its sha256
+# (regenerate with `bash deploy/lock.sh`).
 
-FROM python:3.11-slim
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -16,16 +23,20 @@ WORKDIR /app
 # The server runs as this user (fixed uid); /app stays root-owned and read-only to it.
 RUN useradd --uid 10001 --user-group --create-home --home-dir /home/app --shell /usr/sbin/nologin app
 
-# Dependencies first, so that editing the app does not reinstall them.
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
+# Dependencies first, so that editing the app does not reinstall them. --require-hashes: every
+# package, dependencies included, must be in the lock with its version and hash, or the build fails.
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock \
+    && pip check \
+    && rm /tmp/requirements.lock
 
 # plotly's bundled plotly.js, served at /app/static/plotly.min.js (server.enableStaticServing
 # in .streamlit/config.toml). Same file and size as ui/plotly_live.py would copy, so the
 # app, running as a non-root user, never needs to write it.
 RUN python -c "import pathlib, shutil, plotly; src = pathlib.Path(plotly.__file__).parent / 'package_data' / 'plotly.min.js'; dst = pathlib.Path('/app/static/plotly.min.js'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst); print(src, '->', dst, dst.stat().st_size, 'bytes')"
 
-# Only what the app needs.
+# Only what the app needs, one line per top-level file or package the page imports. A new one
+# (e.g. viz/) goes here AND in .dockerignore's list of what enters the build context.
 COPY app.py ./
 COPY softmax/ ./softmax/
 COPY ui/ ./ui/

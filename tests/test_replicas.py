@@ -1,8 +1,11 @@
-"""Two app replicas behind HAProxy (compose.yaml): every browser stays on its own replica.
+"""Two app replicas behind HAProxy (compose.yaml + deploy/compose.tls.yaml): every browser stays on
+its own replica, over HTTPS, with the containers hardened and one client address held to its limits.
 
 A Streamlit session -- its script state, its reconnects, the files its download buttons serve
 under /media/ -- lives in one process's memory. Here ``docker compose up --scale app=2`` runs the
-real images (app + deploy/haproxy) and independent browsers (separate Playwright contexts, so
+real images (app + deploy/haproxy) as compose.yaml configures them (read-only roots, no
+capabilities, no privilege escalation, memory and CPU limits) with HAProxy terminating TLS (a
+certificate made for the test), and independent browsers (separate Playwright contexts, so
 separate cookie jars) check what the balancer must guarantee:
 
 - the browsers are spread over both replicas, and every request of one browser (page, assets,
@@ -11,6 +14,15 @@ separate cookie jars) check what the balancer must guarantee:
 - closing the websocket (a network blip) reconnects to the same replica and the run goes on;
 - stopping one replica leaves the other's students connected and training, new students land
   on the survivor, and the stopped replica's students reconnect to it (with a fresh session).
+
+- plain HTTP redirects to HTTPS and the sticky cookie is Secure; /_stcore/metrics is refused in
+  every spelling the server would still route to it;
+- a class of 30 loading the page at once from one address gets through; the per-address limits
+  refuse the 121st page, requests past the rate limit, connections past the cap.
+
+Every test sets up what it uses (its own browsers, opened and closed by a fixture) and puts back
+what it changes (a stopped replica is started again, a client that hit a limit waits until the
+balancer forgets it), so the tests pass in any order. The cluster is shared by the module.
 
 The balancer marks every response with ``X-Served-By: <slot> <replica address>``; the address
 names the replica (``docker inspect`` maps it to its container).
@@ -22,20 +34,32 @@ built in 50-110 s, the whole module 2.7 min on a quiet machine, 4.5 min beside o
 
 from __future__ import annotations
 
+import asyncio
+import http.client
+import itertools
 import os
 import re
 import secrets
+import shutil
+import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ITERATION_JS, ROOT, free_port, wait_app_ready, wait_health
+from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ITERATION_JS, ROOT, free_port, wait_app_ready
 from tests.test_container import BUILD_TIMEOUT, HEALTH_TIMEOUT, docker, require_engine
 
 pytestmark = [pytest.mark.container, pytest.mark.slow, pytest.mark.browser]
@@ -47,6 +71,11 @@ STUDENTS = 4  # opened one after another: HAProxy's leastconn alternates them ov
 QUERY = "?view=Explain+the+gradient&speed=20&iterations=100000&refresh=1"
 DOWNLOAD = "Download this run as a Python script"
 STICKY_COOKIE = "SOFTMAX_LB"  # deploy/haproxy/haproxy.cfg
+METRICS_SPELLINGS = ["/_stcore/metrics", "/_stcore/metrics/", "/_stcore/metrics?x=1", "/_stcore/%6detrics",
+                     "/_stcore/%6Detrics", "/_stcore%2fmetrics", "/%5fstcore/metrics", "/_stcore/metrics%2f"]
+METRICS_BODY = b"session_events"  # in Streamlit's metrics answer
+LB_DEFAULTS = {"MAX_CONN": 500, "MAX_PAGES": 120, "MAX_REQ_RATE": 8000}  # compose.yaml's defaults
+CLASS = 30  # students behind one NAT address
 # Remembers every WebSocket the page opens, so a test can close them like a network blip would.
 TRACK_SOCKETS = """(() => {
   const Native = window.WebSocket;
@@ -72,12 +101,15 @@ def header(headers: dict, name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
+TLS = ssl.create_default_context()  # the cluster fixture makes it trust the test's certificate
+
+
 def served_by(url: str, cookie: str | None = None) -> tuple[int, str | None, bytes]:
     """GET through the balancer (a fresh client, or one holding a stickiness cookie):
     (status, replica, body)."""
     req = urllib.request.Request(url, headers={"Cookie": f"{STICKY_COOKIE}={cookie}"} if cookie else {})
     try:
-        with urllib.request.urlopen(req, timeout=15) as r:
+        with urllib.request.urlopen(req, timeout=15, context=TLS if url.startswith("https:") else None) as r:
             return r.status, replica_of(r.headers.get("X-Served-By")), r.read()
     except urllib.error.HTTPError as exc:
         return exc.code, replica_of(exc.headers.get("X-Served-By")), exc.read()
@@ -93,6 +125,21 @@ class Cluster:
     port: int = field(default_factory=free_port)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     log_name: str | None = "replicas.log"  # the containers' logs are saved here (test-artifacts/) by down()
+    tls: bool = False  # HTTPS (deploy/compose.tls.yaml) with a certificate made for the cluster
+    tls_port: int = field(default_factory=free_port)
+    tls_dir: Path | None = None
+
+    def make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 (openssl), as the PEM the balancer reads (uid 10002)."""
+        self.tls_dir = Path(tempfile.mkdtemp(prefix="softmax-tls-"))
+        cert, key, pem = (self.tls_dir / name for name in ("cert.pem", "key.pem", "softmax.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+        pem.write_bytes(cert.read_bytes() + key.read_bytes())
+        os.chown(pem, 10002, 10002)  # deploy/haproxy/Dockerfile's user
+        pem.chmod(0o600)
+        TLS.load_verify_locations(cafile=str(cert))
 
     @property
     def project(self) -> str:
@@ -105,12 +152,22 @@ class Cluster:
 
     @property
     def base(self) -> str:
+        return f"https://127.0.0.1:{self.tls_port}" if self.tls else self.http_base
+
+    @property
+    def http_base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def compose(self, *args: str, timeout: float = 300, out=None) -> subprocess.CompletedProcess:
         env = {**os.environ, **self.env, **self.images, "STREAMLIT_SERVER_COOKIE_SECRET": self.secret,
                "SOFTMAX_PORT": str(self.port), "SOFTMAX_BIND": "127.0.0.1"}
-        cmd = ["docker", "compose", "-p", self.project, "-f", str(ROOT / "compose.yaml"), *args]
+        files = ["-f", str(ROOT / "compose.yaml")]
+        if self.tls:
+            if self.tls_dir is None:
+                self.make_certificate()
+            env |= {"SOFTMAX_TLS_PEM": str(self.tls_dir / "softmax.pem"), "SOFTMAX_TLS_PORT": str(self.tls_port)}
+            files += ["-f", str(ROOT / "deploy" / "compose.tls.yaml")]
+        cmd = ["docker", "compose", "-p", self.project, *files, *args]
         if out is None:
             return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         return subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
@@ -136,7 +193,6 @@ class Cluster:
         if proc.returncode != 0:
             pytest.fail(f"docker compose up exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
         try:
-            wait_health(self.base, timeout=HEALTH_TIMEOUT)
             seen = self.wait_replicas(self.replicas, timeout=HEALTH_TIMEOUT)
         except TimeoutError as exc:
             pytest.fail(f"{exc}\n{self.logs()}", pytrace=False)
@@ -204,6 +260,9 @@ class Cluster:
                 subprocess.run(["docker", *cmd], capture_output=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as exc:
             log(f"cleanup: {exc}")
+        if self.tls_dir is not None and not keep_images:
+            shutil.rmtree(self.tls_dir, ignore_errors=True)
+            self.tls_dir = None
         log(f"down{'' if keep_images else ' and images removed'} in {time.monotonic() - started:.0f}s")
 
 
@@ -240,6 +299,16 @@ class Student:
         return self.iteration()
 
 
+# Every student of the module gets a seed of its own: an exported script is named by a hash of its
+# content, so two sessions with the same seed would serve the same /media/ URL -- and a session of
+# an earlier test stays in its replica's memory for the reconnect window (120 s).
+SEEDS = itertools.count(1)
+
+
+def new_seeds(names: list[str]) -> dict[str, int]:
+    return {name: next(SEEDS) for name in names}
+
+
 def open_students(browser, base: str, seeds: dict[str, int]) -> list[Student]:
     """New browsers with the app open, each training its own run (its own seed: its own exported script).
 
@@ -248,7 +317,8 @@ def open_students(browser, base: str, seeds: dict[str, int]) -> list[Student]:
     started = time.monotonic()
     students = []
     for name, seed in seeds.items():
-        context = browser.new_context(viewport={"width": 1100, "height": 800}, accept_downloads=True)
+        context = browser.new_context(viewport={"width": 1100, "height": 800}, accept_downloads=True,
+                                      ignore_https_errors=True)  # the test's own certificate
         context.set_default_timeout(120_000)
         context.add_init_script(TRACK_SOCKETS)
         page = context.new_page()
@@ -275,7 +345,7 @@ def open_students(browser, base: str, seeds: dict[str, int]) -> list[Student]:
 @pytest.fixture(scope="module")
 def cluster():
     require_engine()
-    c = Cluster()
+    c = Cluster(tls=True)
     try:
         c.build()
         c.up()
@@ -289,7 +359,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    # The test's certificate is self-signed: contexts ignore that (ignore_https_errors), and so must
+    # Chromium's download manager, which does not look at the context's setting.
+    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                           args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
     try:
         yield b
     finally:
@@ -297,10 +370,10 @@ def browser():
         pw.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def classroom(cluster: Cluster, browser) -> list[Student]:
-    """STUDENTS browsers, loaded one after another, each training its own run."""
-    students = open_students(browser, cluster.base, {f"student {i}": i for i in range(STUDENTS)})
+    """STUDENTS new browsers for one test, loaded one after another, each training its own run; closed after."""
+    students = open_students(browser, cluster.base, new_seeds([f"student {i}" for i in range(STUDENTS)]))
     yield students
     for s in students:
         s.context.close()
@@ -323,8 +396,32 @@ def test_replicas_share_one_cookie_secret_and_only_the_balancer_is_published(clu
     shown = docker("exec", apps[0], "streamlit", "config", "show", timeout=120).stdout
     assert re.search(rf'^cookieSecret = "{re.escape(cluster.secret)}"$', shown, re.MULTILINE), (
         "Streamlit does not read server.cookieSecret from STREAMLIT_SERVER_COOKIE_SECRET")
-    published = docker("port", lbs[0]).stdout.strip()
-    assert published.endswith(f"127.0.0.1:{cluster.port}"), f"the balancer publishes {published!r}"
+    published = sorted(docker("port", lbs[0]).stdout.split("\n"))
+    published = [line.strip() for line in published if line.strip()]
+    expected = sorted([f"8080/tcp -> 127.0.0.1:{cluster.port}", f"8443/tcp -> 127.0.0.1:{cluster.tls_port}"])
+    assert published == expected, f"the balancer publishes {published}"
+
+
+def test_the_containers_run_read_only_without_capabilities_and_with_limits(cluster: Cluster) -> None:
+    """compose.yaml's hardening, as the processes see it: no capability, no privilege gain, nothing
+    writable but the app's /tmp; and the engine holds the memory, CPU and process limits."""
+    expected = {"app": (640 * 2**20, 1.1), "lb": (256 * 2**20, 1.0)}
+    for service, (memory, cpus) in expected.items():
+        for name in cluster.containers(service):
+            status = docker("exec", name, "cat", "/proc/1/status").stdout
+            fields = dict(re.findall(r"^(\w+):\s+(.*)$", status, re.MULTILINE))
+            assert int(fields["CapEff"], 16) == 0 and int(fields["CapPrm"], 16) == 0, (name, fields["CapEff"])
+            assert fields["NoNewPrivs"] == "1", name
+            denied = docker("exec", name, "touch", "/probe", check=False)
+            assert denied.returncode != 0 and "Read-only file system" in denied.stderr, f"{name}: / is writable"
+            host = docker("inspect", name, "--format",
+                          "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}").stdout.split()
+            assert int(host[0]) == memory and int(host[1]) == int(cpus * 1e9) and int(host[2]) > 0, (name, host)
+    for name in cluster.containers("app"):
+        docker("exec", name, "touch", "/tmp/probe")  # the one writable place, a small tmpfs
+        uid = docker("exec", name, "id", "-u").stdout.strip()
+        assert uid == "10001", f"{name} runs as {uid}"
+    log("app and balancer: read-only, CapEff 0, NoNewPrivs 1, limits set")
 
 
 def test_browsers_spread_over_both_replicas_and_stick_to_theirs(cluster: Cluster, classroom: list[Student]) -> None:
@@ -339,9 +436,16 @@ def test_browsers_spread_over_both_replicas_and_stick_to_theirs(cluster: Cluster
         assert s.handshakes and set(s.handshakes) == {s.replica}, (
             f"{s.name}: websocket handshakes from {s.handshakes}, page from {s.replica}")
         cookies.setdefault(s.replica, set()).add(s.cookie)
-    # The cookie names the replica: one value per replica, different between replicas.
+    # The cookie names the replica: one value per replica, different between replicas. Over HTTPS it
+    # is Secure (never sent over plain HTTP) and HttpOnly.
     assert all(len(v) == 1 and None not in v for v in cookies.values()), cookies
     assert len({next(iter(v)) for v in cookies.values()}) == REPLICAS, cookies
+    for s in classroom:
+        (sticky,) = [c for c in s.context.cookies() if c["name"] == STICKY_COOKIE]
+        assert sticky["secure"] and sticky["httpOnly"] and sticky["sameSite"] == "Lax", sticky
+    # And they train through the balancer: every page's iteration keeps rising.
+    for s in classroom:
+        s.wait_training(s.iteration())
     log(f"{len(classroom)} students over replicas {[(r, len(g)) for r, g in groups.items()]}; cookies {cookies}")
 
 
@@ -387,7 +491,7 @@ def test_a_run_survives_a_websocket_reconnect(classroom: list[Student]) -> None:
 
 
 def test_stopping_one_replica_leaves_the_others_students_alone(
-        cluster: Cluster, browser, classroom: list[Student]) -> None:
+        cluster: Cluster, browser, classroom: list[Student], restart_stopped_replicas) -> None:
     containers = cluster.replica_containers()
     victim = classroom[0].replica
     (survivor,) = set(containers) - {victim}
@@ -430,7 +534,7 @@ def test_stopping_one_replica_leaves_the_others_students_alone(
             f"(iteration {s.iteration()}: a new session)")
 
     # New students land on the survivor and can train.
-    newcomers = open_students(browser, cluster.base, {f"new student {i}": STUDENTS + i for i in range(2)})
+    newcomers = open_students(browser, cluster.base, new_seeds([f"new student {i}" for i in range(2)]))
     try:
         for new in newcomers:
             assert new.replica == survivor and set(new.handshakes) == {survivor}, (
@@ -438,3 +542,181 @@ def test_stopping_one_replica_leaves_the_others_students_alone(
     finally:
         for new in newcomers:
             new.context.close()
+
+
+@pytest.fixture
+def restart_stopped_replicas(cluster: Cluster):
+    """After a test that stops replicas: start them again and wait until the balancer uses them."""
+    yield
+    stopped = [name for name in cluster.containers("app")
+               if docker("inspect", name, "--format", "{{.State.Running}}").stdout.strip() != "true"]
+    for name in stopped:
+        docker("start", name, timeout=120)
+    if stopped:
+        cluster.wait_replicas(cluster.replicas, timeout=HEALTH_TIMEOUT)
+        log(f"started {stopped} again")
+
+
+# -- the balancer's own rules ------------------------------------------------------------------------
+def test_plain_http_redirects_to_https(cluster: Cluster) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=15)
+    try:
+        conn.request("GET", "/?preset=cs231n")
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    assert response.status == 301, response.status
+    assert response.getheader("Location") == f"{cluster.base}/?preset=cs231n", response.getheader("Location")
+    assert response.getheader("Set-Cookie") is None, "a cookie was set over plain HTTP"
+    status, replica, body = served_by(f"{cluster.base}/_stcore/health")
+    assert (status, body.strip()) == (200, b"ok") and replica
+
+
+def test_the_metrics_are_refused_through_the_balancer_however_spelt(cluster: Cluster) -> None:
+    # The replicas do serve it (so a 403 below is the balancer's doing, not a missing page).
+    app = cluster.containers("app")[0]
+    inside = docker("exec", app, "python", "-c", "import urllib.request; print(urllib.request.urlopen("
+                    "'http://127.0.0.1:8501/_stcore/metrics', timeout=10).read(300).decode())").stdout
+    assert METRICS_BODY.decode() in inside, inside[:300]
+    for spelling in METRICS_SPELLINGS:
+        status, replica, body = served_by(cluster.base + spelling)
+        assert status == 403 and METRICS_BODY not in body and replica is None, (spelling, status, body[:200])
+    log(f"/_stcore/metrics refused (403) in {len(METRICS_SPELLINGS)} spellings")
+
+
+def page_load_paths(browser, base: str) -> list[str]:
+    """The paths one browser with an empty cache requests to load the page (the websocket aside)."""
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        urls: list[str] = []
+        page.on("request", lambda r: urls.append(r.url) if r.url.startswith(base) else None)
+        page.goto(f"{base}/")
+        wait_app_ready(page, timeout_ms=120_000)
+        page.wait_for_timeout(1000)
+    finally:
+        context.close()
+    return [u[len(base):] for u in urls if "/_stcore/stream" not in u]
+
+
+def fetch_over_one_connection(base: str, paths: list[str]) -> list[int]:
+    """GET each path in turn over one keep-alive HTTPS connection (a browser's connection); statuses,
+    or -1 where the connection was refused or dropped."""
+    parts = urlsplit(base)
+    statuses = []
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=TLS, timeout=60)
+    try:
+        for path in paths:
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                statuses.append(response.status)
+                if response.will_close:
+                    conn.close()
+                    conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=TLS, timeout=60)
+            except (OSError, http.client.HTTPException):
+                statuses.append(-1)
+                conn.close()
+                conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=TLS, timeout=60)
+    finally:
+        conn.close()
+    return statuses
+
+
+def run_async(coro):
+    """asyncio.run in a thread of its own (Playwright's sync API holds an event loop in this one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def open_pages(base: str, n: int, hold: float = 0.0) -> tuple[int, list[int]]:
+    """Open n websockets to /_stcore/stream (n pages), hold them, close them: (opened, refusal statuses)."""
+    url = base.replace("https://", "wss://", 1) + "/_stcore/stream"
+    sockets, refused = [], []
+    try:
+        for _ in range(n):
+            try:
+                sockets.append(await connect(url, ssl=TLS, subprotocols=["streamlit"], open_timeout=30,
+                                             ping_interval=None))
+            except InvalidStatus as exc:
+                refused.append(exc.response.status_code)
+        await asyncio.sleep(hold)
+        return len(sockets), refused
+    finally:
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+
+def test_a_class_behind_one_address_loads_the_page_at_once(
+        cluster: Cluster, browser, forgotten_by_the_balancer) -> None:
+    """CLASS students behind one NAT address (all of the test's traffic comes from one address) open
+    the page at the same moment with empty caches: every request is answered, every page connects."""
+    paths = page_load_paths(browser, cluster.base)
+    assert len(paths) > 20 and "/" in paths[0], paths[:5]
+    per_connection = [paths[i::6] for i in range(6)]  # a browser opens up to 6 connections per host
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=6 * CLASS) as pool:
+        results = list(pool.map(lambda chunk: fetch_over_one_connection(cluster.base, chunk),
+                                per_connection * CLASS))
+    statuses = [s for r in results for s in r]
+    took = time.monotonic() - started
+    refused = [s for s in statuses if s not in (200, 304)]
+    assert not refused, f"{len(refused)} of {len(statuses)} requests refused or failed: {sorted(set(refused))}"
+    opened, refused_pages = run_async(open_pages(cluster.base, CLASS))
+    assert (opened, refused_pages) == (CLASS, []), (opened, refused_pages)
+    log(f"{CLASS} page loads from one address: {len(statuses)} requests over {6 * CLASS} connections in "
+        f"{took:.1f}s, {CLASS} pages connected; none refused")
+
+
+@pytest.fixture
+def forgotten_by_the_balancer():
+    """After a test that pushes one address past a limit: wait until the balancer's 10 s rates have
+    decayed to nothing (two periods), so the next test starts with a clean slate."""
+    yield
+    time.sleep(21)
+
+
+def test_one_address_gets_at_most_its_pages(cluster: Cluster, forgotten_by_the_balancer) -> None:
+    limit = LB_DEFAULTS["MAX_PAGES"]
+    opened, refused = run_async(open_pages(cluster.base, limit + 3))
+    assert opened == limit and refused == [429, 429, 429], (opened, refused)
+    opened, refused = run_async(open_pages(cluster.base, 1))  # the limit counts open pages only
+    assert (opened, refused) == (1, [])
+    log(f"{limit} pages from one address open, the next 3 refused with 429; one again after they closed")
+
+
+def test_one_address_gets_at_most_its_request_rate(cluster: Cluster, forgotten_by_the_balancer) -> None:
+    limit = LB_DEFAULTS["MAX_REQ_RATE"]
+    statuses = fetch_over_one_connection(cluster.base, ["/_stcore/metrics"] * (limit + 100))
+    first = statuses.index(429) if 429 in statuses else None
+    assert first is not None and set(statuses[:first]) == {403} and set(statuses[first:]) == {429}, (
+        first, sorted(set(statuses)))
+    assert first >= limit - 200, f"refused after {first} requests; the limit is {limit} per 10 s"
+    log(f"requests from one address: 429 from request {first + 1} on (limit {limit} per 10 s)")
+
+
+def test_one_address_gets_at_most_its_connections(cluster: Cluster, forgotten_by_the_balancer) -> None:
+    limit = LB_DEFAULTS["MAX_CONN"]
+    sockets = []
+    try:
+        for _ in range(limit + 5):
+            sockets.append(socket.create_connection(("127.0.0.1", cluster.port), timeout=10))
+        time.sleep(1)
+        closed = 0
+        for s in sockets:
+            s.settimeout(0.05)
+            try:
+                closed += s.recv(1) == b""
+            except TimeoutError:
+                pass
+            except OSError:
+                closed += 1
+    finally:
+        for s in sockets:
+            s.close()
+    assert closed == 5, f"{closed} of {limit + 5} connections closed by the balancer (limit {limit})"
+    time.sleep(1)
+    status, _, _ = served_by(f"{cluster.base}/_stcore/health")
+    assert status == 200
+    log(f"{limit} connections from one address held, the next 5 closed at once")
