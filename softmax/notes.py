@@ -386,11 +386,12 @@ def _edits(model: str, loss: str, optimizer: str, batch_size: int, batch_seed: l
                   Edit("dscores[range(num_examples),y] -= 1",
                        f"dscores[range({rows}),{labels}] -= np.sum(margins > 0, axis=1) # minus their count at y")]
     elif batch:
-        edits.append(Edit("dscores[range(num_examples),y] -= 1", f"dscores[range({rows}),{labels}] -= 1"))
+        edits.append(Edit("dscores[range(num_examples),y] -= 1", f"dscores[range({rows}),{labels}] -= 1",
+                          "the minibatch's rows and labels"))
     if batch:
-        edits.append(Edit("dscores /= num_examples", "dscores /= batch_size"))
+        edits.append(Edit("dscores /= num_examples", "dscores /= batch_size", "the mean over the minibatch"))
         into = "dhidden" if net else "dscores"
-        edits.append(Edit(f"dW = np.dot(X.T, {into})", f"dW = np.dot(X[idx].T, {into})"))
+        edits.append(Edit(f"dW = np.dot(X.T, {into})", f"dW = np.dot(X[idx].T, {into})", "the minibatch's points"))
 
     # -- the update
     if script is not None:
