@@ -34,13 +34,13 @@ MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$:"})
 
 # -- formatting (no arithmetic: every value is handed in) -------------------------------------
 def g4(v: float) -> str:
-    """4 significant digits: what a table shows unless more digits are its point."""
-    return f"{float(v):.4g}"
+    """4 significant digits: what a table shows unless more digits are its point (-0 shown as 0)."""
+    return f"{float(v) or 0.0:.4g}"
 
 
 def g10(v: float) -> str:
     """10 significant digits: for tables whose point is that two columns agree."""
-    return f"{float(v):.10g}"
+    return f"{float(v) or 0.0:.10g}"
 
 
 def plain(text: str) -> str:
@@ -58,19 +58,33 @@ def code(text: str) -> str:
     return f"{fence}{body}{fence}" if body.strip() else ""
 
 
-def table(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], fmt=g4) -> None:
-    """A labelled matrix (len(rows), len(cols)): a static table when small, a scrolling one when not."""
+def table(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], fmt=g4, name: str = "",
+          title: str = "value") -> None:
+    """A labelled matrix (len(rows), len(cols)): a static table when small; a large one as a scrolling
+    list of its entries, each labelled by its index (``name[r,c]``)."""
     values = np.atleast_2d(values)
-    data = {c: [fmt(v) for v in values[:, j]] for j, c in enumerate(cols)}
-    if len(rows) <= SMALL_TABLE:
-        st.table(pd.DataFrame({plain(c): v for c, v in data.items()}, index=[plain(r) for r in rows]))
+    if len(rows) <= SMALL_TABLE and len(cols) <= SMALL_TABLE:
+        data = {plain(c): [fmt(v) for v in values[:, j]] for j, c in enumerate(cols)}
+        st.table(pd.DataFrame(data, index=[plain(r) for r in rows]))
     else:
-        st.dataframe(pd.DataFrame(data, index=list(rows)), height=SCROLL_HEIGHT)
+        entries(name, {title: values}, fmt)
+
+
+def entries(name: str, columns: dict[str, np.ndarray], fmt=g10) -> None:
+    """Matrices of one shape as a scrolling list of entries: ``name[r,c]`` then one column per matrix."""
+    first = np.atleast_2d(next(iter(columns.values())))
+    labels = [f"{name}[{r},{c}]" for r, c in np.ndindex(first.shape)]
+    data = {"entry": labels, **{title: [fmt(v) for v in np.atleast_2d(a).ravel()] for title, a in columns.items()}}
+    st.dataframe(pd.DataFrame(data), hide_index=True, height=SCROLL_HEIGHT, width="stretch")
 
 
 def side_by_side(left: tuple[str, np.ndarray], right: tuple[str, np.ndarray], rows: Sequence[str],
-                 cols: Sequence[str]) -> None:
-    """Two matrices next to each other with 10 significant digits, so that equal digits line up."""
+                 cols: Sequence[str], name: str = "") -> None:
+    """Two matrices next to each other with 10 significant digits, so that equal digits line up
+    (a large pair as one list of entries with the two values side by side)."""
+    if len(rows) > SMALL_TABLE or len(cols) > SMALL_TABLE:
+        entries(name, {left[0]: left[1], right[0]: right[1]})
+        return
     for column, (title, values) in zip(st.columns(2), (left, right), strict=True):
         with column:
             st.markdown(f"**{title}**")
@@ -184,10 +198,10 @@ def why_transpose(snap: Snapshot, e: Example, layer: Layer, net: bool) -> None:
     else:
         st.markdown(f"Example {e.index}'s term is outer(x{_sub(e.index)}, {up}{_sub(e.index)}): row d is x[d] "
                     f"times its {up} row.")
-    table(layer.share_weight, rows, cols)
+    table(layer.share_weight, rows, cols, name=W, title=f"example {e.index}'s term")
     st.markdown(f"All {N} terms added, beside the model's own {inp_text}.T @ {up} (its {W} before reg·{W}):")
     side_by_side((f"Σᵢ of the {N} terms", layer.sum_weight), (f"the model's {inp_text}.T @ {up}", layer.data_weight),
-                 rows, cols)
+                 rows, cols, name=W)
     st.markdown(f"They agree to {layer.largest_difference:.1e}: the only difference is the order in which the "
                 f"floats are added.")
 
@@ -210,7 +224,7 @@ def why_sum(snap: Snapshot, e: Example, layer: Layer, net: bool) -> None:
                 f"(keepdims=True only keeps the result a 1×{B} row, the shape of the notes' {b}.) "
                 f"Example {e.index}'s term is its own {up} row; the sum of all of them, beside the model's d{b}:")
     side_by_side((f"Σᵢ {up}ᵢ", layer.sum_bias[None, :]), (f"the model's d{b}", layer.data_bias[None, :]),
-                 [f"d{b}"], cols)
+                 [f"d{b}"], cols, name=f"d{b}")
 
 
 def why_dhidden(snap: Snapshot, e: Example) -> None:
@@ -226,10 +240,12 @@ def why_dhidden(snap: Snapshot, e: Example) -> None:
         f"dhidden[hidden <= 0] = 0. Example {e.index} has {gate.on_count} of {gate.H} units on; the gate blocks "
         f"gradient of total size {g4(gate.blocked)} for it. Over all {snap.N} examples, "
         f"{gate.on_fraction:.0%} of the (example, unit) pairs are on.")
-    rows = [f"unit {j}" for j in range(gate.H)]
-    values = np.c_[e.hidden, gate.before, gate.on.astype(float), gate.after]
-    table(values, rows, [f"hidden[{e.index}, j]", "dscores @ W2.T", "on (1) / off (0)",
-                         f"dhidden[{e.index}, j] after the gate"])
+    frame = pd.DataFrame({"unit j": [f"unit {j}" for j in range(gate.H)],
+                          f"hidden[{e.index},j]": [g4(v) for v in e.hidden],
+                          "dscores @ W2.T": [g4(v) for v in gate.before],
+                          "ReLU": ["on: passes" if on else "off: blocks" for on in gate.on],
+                          f"dhidden[{e.index},j] after the gate": [g4(v) for v in gate.after]})
+    st.dataframe(frame, hide_index=True, height=SCROLL_HEIGHT, width="stretch")
 
 
 def why_reg(snap: Snapshot, lays: list[Layer]) -> None:
@@ -247,7 +263,7 @@ def why_reg(snap: Snapshot, lays: list[Layer]) -> None:
         A, _, B = layer.shape
         rows, cols = _labels(W, A, B)
         side_by_side((f"reg · {W}", layer.reg_weight), (f"d{W} = data part + reg · {W} (the model's)",
-                                                        layer.grad_weight), rows, cols)
+                                                        layer.grad_weight), rows, cols, name=W)
         st.markdown(f"Sizes (Frobenius norms): data part {g4(balance.data)}, reg · {W} {g4(balance.reg)}, "
                     f"d{W} {g4(balance.total)}.")
         if balance.cancel:
