@@ -274,7 +274,7 @@ def why_reg(snap: Snapshot, lays: list[Layer]) -> None:
 
 # -- the gradient check -------------------------------------------------------------------------
 def entry_labels(check: GradCheck) -> dict[str, list[str]]:
-    return {name: [f"{name}[{', '.join(map(str, ix))}]" for ix in np.ndindex(a.shape)]
+    return {name: [f"{name}[{','.join(map(str, ix))}]" for ix in np.ndindex(a.shape)]
             for name, a in check.analytic.items()}
 
 
@@ -365,22 +365,24 @@ def highlighted(snap: Snapshot, i: int) -> dict:
     return {**fig, "data": [*data, ring], "layout": layout}
 
 
-def _pick(N: int) -> int:
+def _pick(N: int, K: int) -> int:
     """The example to follow: a click not yet seen (applied before the chart is drawn, so that the
     ring moves with it), else the number box; kept within 0..N-1 when N shrinks."""
     click = st.session_state.get(CHART_KEY, {})
     picked = clicked_point(click.get("click") if hasattr(click, "get") else None, CHART_KEY)
     if picked is not None and 0 <= picked < N:
         st.session_state.example = picked
-    current = st.session_state.get("example", 0)
-    if not isinstance(current, int) or not 0 <= current < N:
-        st.session_state.example = min(max(int(current or 0), 0), N - 1)
-    return st.session_state.example
+    current = st.session_state.get("example")
+    if current is None:  # first visit: the outermost point of class 0, far from the origin on every dataset
+        st.session_state.example = current = min(N // K - 1, N - 1)
+    if not 0 <= current < N:
+        st.session_state.example = min(max(int(current), 0), N - 1)
+    return int(st.session_state.example)
 
 
 def explainer(snap: Snapshot) -> None:
     N = snap.N
-    e = example(snap, _pick(N))
+    e = example(snap, _pick(N, snap.K))
     net = snap.config.model == "two-layer"
     # the example and its dscores row first (a projector's first screen), the chart to pick from beside them;
     # with many classes the table takes the whole width
