@@ -253,3 +253,49 @@ explainer(Trainer(PRESETS["heavy-reg"].config).run_to_end())
     at = AppTest.from_string(script, default_timeout=120).run()
     assert not at.exception
     assert any("cancel" in s.value and "optimum" in s.value for s in at.success)
+
+
+# The pixel centre of the training point with a given index, in the Explain tab's chart (its customdata).
+POINT_JS = """(target) => {
+    const div = document.querySelector("div.plotly-live[data-key='explain_decision']");
+    const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis, box = div.getBoundingClientRect();
+    for (const t of div._fullData) {
+        if (!t.customdata || t.hoverinfo === 'skip') continue;
+        for (let j = 0; j < t.x.length; j++) {
+            if (t.customdata[j][0] === target)
+                return {x: box.left + xa._offset + xa.l2p(t.x[j]), y: box.top + ya._offset + ya.l2p(t.y[j])};
+        }
+    }
+    return null;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_clicking_a_points_centre_picks_that_point_in_chromium():
+    """The bug a student saw: clicking point 150 of the spiral picked 153 (its neighbours' markers cover its
+    centre; plotly's SVG scatter counts every marker under the cursor as equally close and takes the last
+    drawn). Click the centres of crowded points and of the spiral's ends: each pick is the point clicked."""
+    import time
+
+    from tests.support import chromium_page, streamlit_server, wait_app_ready
+
+    with streamlit_server() as (base, _proc), chromium_page(1280, 1200) as page:
+        page.goto(f"{base}/?view=Explain+the+gradient")
+        wait_app_ready(page)
+        page.wait_for_selector("div.plotly-live[data-key='explain_decision'] .main-svg", timeout=60_000)
+        for target in (150, 153, 10, 250, 0):
+            page.wait_for_function(f"() => ({POINT_JS})({target}) !== null", timeout=60_000)  # drawn, points in
+            point = page.evaluate(POINT_JS, target)
+            page.mouse.move(point["x"], point["y"])
+            time.sleep(0.4)  # the board holds its drawing for a moment after input
+            page.mouse.click(point["x"], point["y"])
+            deadline = time.monotonic() + 60
+            while page.get_by_text(f"Example {target}:", exact=False).count() == 0:
+                assert time.monotonic() < deadline, f"clicking point {target} did not pick it"
+                time.sleep(0.2)
+            wait_app_ready(page)
+            ring = page.evaluate("""() => { const d = document.querySelector(
+                "div.plotly-live[data-key='explain_decision']"); return d.data[d.data.length - 1].name; }""")
+            assert ring == f"example {target}"
+        assert not page.locator("[data-testid='stException']").count()
