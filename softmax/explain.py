@@ -25,6 +25,7 @@ from .snapshot import Snapshot
 
 CHUNK = 256  # examples per block when summing per-example terms (bounds the memory of an (n, H, K) block)
 CANCEL = 0.05  # |data + reg| below this fraction of the larger part: the two cancel (an optimum)
+CHECK_WORK = 2_400_000  # entries x examples x classes a gradient check on the page may evaluate (~2 s here)
 
 
 # -- one example ------------------------------------------------------------------------------
@@ -404,3 +405,13 @@ def notes_lines(snap: Snapshot, i: int) -> list[Line]:
         value = after_loop.get(code) if in_accuracy and code in after_loop else values.get(code, "")
         out.append(Line(line.rstrip(), value, edited))
     return out
+
+
+def check_budget(snap: Snapshot) -> int:
+    """How many entries the page's gradient check evaluates: all of a small model's (up to gradcheck's
+    own budget), a sample of a large one's. Each entry costs about N*K in extended precision: the
+    case study's net (603 entries, N = 300, K = 3) is checked whole in about a second; 10 classes,
+    200 hidden units and 1000 points would take 20 s whole, so it gets a sample of 240."""
+    from .gradcheck import ENTRY_BUDGET
+
+    return max(64, min(ENTRY_BUDGET, CHECK_WORK // (snap.N * snap.K)))

@@ -494,3 +494,12 @@ def test_initial_params_are_the_seeds_draw(linear):
     snap, _ = linear
     X, y, start = notes_stream(LINEAR)
     np.testing.assert_array_equal(initial_params(snap)["W"], start["W"])
+
+
+def test_the_pages_check_covers_a_small_model_whole_and_samples_a_large_one():
+    from softmax.explain import check_budget
+    from softmax.gradcheck import ENTRY_BUDGET
+
+    assert check_budget(Trainer(NET).snapshot) == ENTRY_BUDGET >= 603  # the case study's net: every entry
+    big = Trainer(Config(model="two-layer", hidden=200, classes=10, dataset="blobs")).snapshot
+    assert 64 <= check_budget(big) < 200 * 10 + 200 * 2

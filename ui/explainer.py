@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from softmax.config import format_value
-from softmax.explain import Example, Layer, balances, example, layers, notes_lines, relu_gate
+from softmax.explain import Example, Layer, balances, check_budget, example, layers, notes_lines, relu_gate
 from softmax.export import export_script
 from softmax.figures import decision_figure
 from softmax.gradcheck import BELOW, CHECKED, KINK, SKIPPED, STATUS_TEXT, GradCheck, check_snapshot
@@ -284,7 +284,8 @@ def gradient_check(snap: Snapshot) -> None:
                 "(f(w + h) − f(w − h)) / 2h, h = 1e-5, entry by entry, for every parameter.")
     key = "gradcheck"
     if st.button("Run the gradient check"):
-        st.session_state[key] = (snap.iteration, check_snapshot(snap))
+        with st.spinner("Checking every entry (a sample of a large model's) with centered differences…"):
+            st.session_state[key] = (snap.iteration, check_snapshot(snap, budget=check_budget(snap)))
     if key not in st.session_state:
         return
     at, check = st.session_state[key]
@@ -292,11 +293,13 @@ def gradient_check(snap: Snapshot) -> None:
     when = f"At iteration {at}" + ("" if at == snap.iteration else f" (the run is now at {snap.iteration}: "
                                                                    "run it again to check the current gradient)")
     st.markdown(f"{when}: largest relative error **{check.max_rel_error:.2e}** — {check.verdict}.")
-    st.markdown(
-        f"Of {total} entries: {check.count(CHECKED)} checked; {check.count(BELOW)} "
-        f"{STATUS_TEXT[BELOW]}; {check.count(KINK)} at a kink; {check.count(SKIPPED)} not in the sample "
-        f"(a large model is checked on a sample). The check's resolution here: {check.smallest_resolution:.1e} "
-        f"to {check.largest_resolution:.1e}.")
+    counts = [f"{check.count(CHECKED)} checked", f"{check.count(BELOW)} {STATUS_TEXT[BELOW]}",
+              f"{check.count(KINK)} at a kink"]
+    if check.count(SKIPPED):
+        counts.append(f"{check.count(SKIPPED)} not in the sample (a model this large is checked on a random sample "
+                      "of its entries, every parameter included)")
+    st.markdown(f"Of {total} entries: {'; '.join(counts)}. The check's resolution here: "
+                f"{check.smallest_resolution:.1e} to {check.largest_resolution:.1e}.")
     st.markdown("**What the resolution means.** A centered difference carries the loss's rounding error divided by "
                 "h, so it cannot tell a derivative smaller than its resolution from 0. Where the analytic and the "
                 "numerical value both lie within it of 0, the check cannot judge that entry and says so, instead of "
