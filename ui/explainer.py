@@ -29,6 +29,9 @@ SMALL_TABLE = 12  # rows: more than this go into a scrolling table
 WIDE_TABLE = 5  # classes: past this many the example's table takes the whole width
 SCROLL_HEIGHT = 320  # pixels of a scrolling table
 PICK_COLOR = "#FF00FF"  # the picked example's ring: magenta reads on every class colour, light or dark
+# A gradient-check entry's status in a table cell (the paragraph above the table says each in full).
+STATUS_SHORT = {CHECKED: "checked", BELOW: "both ≈ 0: below resolution", KINK: "at a kink: not judged",
+                SKIPPED: "not in the sample"}
 MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$:"})
 
 
@@ -316,7 +319,7 @@ def gradient_check(snap: Snapshot) -> None:
         for label, a, n, r, s in zip(labels[name], check.analytic[name].ravel(), check.numeric[name].ravel(),
                                      check.rel_error[name].ravel(), status, strict=True):
             rows.append((label, g10(a), "—" if s == SKIPPED else g10(n), "—" if s == SKIPPED else f"{r:.2e}",
-                         STATUS_TEXT[int(s)]))
+                         STATUS_SHORT[int(s)]))
     frame = pd.DataFrame(rows, columns=["entry", "analytic", "numerical", "relative error", "status"])
     if len(rows) <= SMALL_TABLE:
         st.table(frame.map(plain).set_index("entry"))
@@ -394,8 +397,11 @@ def explainer(snap: Snapshot) -> None:
     if wide:
         example_table(e)
     left, right = st.columns([3, 2])
-    with right:
+    with left if wide else right:
         st.number_input("Example (or click a point)", min_value=0, max_value=N - 1, key="example", step=1)
+        if wide:
+            st.markdown(f"The ring in the chart marks example {e.index}; click any point to follow it instead.")
+    with right:
         if draw(highlighted(snap, e.index), CHART_KEY) is not None:  # a click the pre-read did not see: follow it
             st.rerun(scope="fragment")
     if not wide:
