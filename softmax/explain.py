@@ -120,7 +120,8 @@ class Layer:
     terms. ``sum_weight`` (A, B) and ``sum_bias`` (B,): all N terms added, here; ``data_weight``,
     ``data_bias``: the model's own data part; ``reg_weight`` (A, B) = reg * weight (the model's);
     ``grad_weight``, ``grad_bias``: the model's whole gradient (what the page shows and checks).
-    ``largest_difference``: the largest |sum - model| over both (the order of float additions).
+    ``largest_difference`` and ``bias_difference``: the largest |sum - model| of the weights and of the
+    bias (the order of float additions: ~1e-17).
     """
 
     weight: str
@@ -138,6 +139,7 @@ class Layer:
     grad_weight: np.ndarray
     grad_bias: np.ndarray
     largest_difference: float
+    bias_difference: float
 
 
 def sum_of_outer(inp: np.ndarray, up: np.ndarray) -> np.ndarray:
@@ -155,11 +157,12 @@ def _layer(snap: Snapshot, i: int, weight: str, bias: str, inp_name: str, up_nam
     up = snap.parts[up_name]
     sum_w, sum_b = sum_of_outer(inp, up), up.sum(axis=0)
     data_w, data_b = snap.grads_data[weight], snap.grads_data[bias]
-    diff = max(float(np.max(np.abs(sum_w - data_w))), float(np.max(np.abs(sum_b - data_b))))
+    diff_w, diff_b = float(np.max(np.abs(sum_w - data_w))), float(np.max(np.abs(sum_b - data_b)))
     return Layer(weight=weight, bias=bias, inp=inp_name, up=up_name, shape=(inp.shape[1], len(inp), up.shape[1]),
                  share_weight=np.outer(inp[i], up[i]), share_bias=up[i], sum_weight=sum_w, sum_bias=sum_b,
                  data_weight=data_w, data_bias=data_b, reg_weight=snap.grads_reg[weight],
-                 grad_weight=snap.grads[weight], grad_bias=snap.grads[bias], largest_difference=diff)
+                 grad_weight=snap.grads[weight], grad_bias=snap.grads[bias], largest_difference=diff_w,
+                 bias_difference=diff_b)
 
 
 def layers(snap: Snapshot, i: int) -> list[Layer]:

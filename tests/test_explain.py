@@ -269,7 +269,7 @@ def test_the_layer_sums_are_the_notes_gradient(linear):
                          (layer.sum_bias, o["db"][0]), (layer.data_bias, o["db"][0]),
                          (layer.reg_weight, o["reg_W"]), (layer.grad_weight, o["dW"]), (layer.grad_bias, o["db"][0])):
         np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-14)
-    assert layer.largest_difference < 1e-15
+    assert layer.largest_difference < 1e-15 and layer.bias_difference < 1e-15
 
 
 def test_sum_of_outer_adds_the_terms():

@@ -228,6 +228,7 @@ def why_sum(snap: Snapshot, e: Example, layer: Layer, net: bool) -> None:
                 f"Example {e.index}'s term is its own {up} row; the sum of all of them, beside the model's d{b}:")
     side_by_side((f"Σᵢ {up}ᵢ", layer.sum_bias[None, :]), (f"the model's d{b}", layer.data_bias[None, :]),
                  [f"d{b}"], cols, name=f"d{b}")
+    st.markdown(f"They agree to {layer.bias_difference:.1e}: the order of the additions again.")
 
 
 def why_dhidden(snap: Snapshot, e: Example) -> None:
