@@ -32,7 +32,10 @@ PICK_COLOR = "#FF00FF"  # the picked example's ring: magenta reads on every clas
 # A gradient-check entry's status in a table cell (the paragraph above the table says each in full).
 STATUS_SHORT = {CHECKED: "checked", BELOW: "both ≈ 0: below resolution", KINK: "at a kink: not judged",
                 SKIPPED: "not in the sample"}
-MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$:"})
+# Markdown's inline syntax, escaped in table cells: emphasis, code, links and images ([ ]), HTML, math ($),
+# strike, pipes, shortcodes and colours (:name:, :red[...]), a heading's #. ("1.5" or "-2" cannot start a
+# list without a space after them, so numbers stay as they are.)
+MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>#|~$:"})
 
 
 # -- formatting (no arithmetic: every value is handed in) -------------------------------------
