@@ -65,7 +65,9 @@ def train(config: Config, print_every: int, as_json: bool, out=sys.stdout) -> in
     run = Run(config)
     printed = []
     while True:
-        if run.iteration % print_every == 0 and run.iteration < config.iterations:
+        # (an update undone because its loss was not finite leaves the iteration where it was: print it once)
+        if run.iteration % print_every == 0 and run.iteration < config.iterations and \
+                (not printed or printed[-1][0] != run.iteration):
             printed.append((run.iteration, run.result.loss))
             if not as_json:
                 print("iteration %d: loss %f" % printed[-1], file=out)

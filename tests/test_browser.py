@@ -107,7 +107,7 @@ def test_explainer_pick_a_point_and_check_the_gradient(server):
                 const div = document.querySelector("div.plotly-live[data-key='explain_decision']");
                 const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
                 const box = div.getBoundingClientRect();
-                const points = div._fullData.filter(t => t.type === 'scatter').flatMap(t =>
+                const points = div._fullData.filter(t => t.customdata && t.hoverinfo !== 'skip').flatMap(t =>
                     Array.from({length: t._length}, (_, j) => ({index: t.customdata[j][0],
                         x: box.left + xa._offset + xa.l2p(t.x[j]), y: box.top + ya._offset + ya.l2p(t.y[j])})));
                 // the point farthest from its nearest neighbour: a click there can hit no other
@@ -120,8 +120,7 @@ def test_explainer_pick_a_point_and_check_the_gradient(server):
         time.sleep(0.3)
         page.mouse.click(picked["x"], picked["y"])
         wait_for(lambda: page.get_by_text(f"Example {int(picked['index'])}:", exact=False).count() > 0)
-        assert page.get_by_text("Its contribution to dW is").count() == 1
-        assert page.get_by_text(f"outer(x_{int(picked['index'])}, dscores_{int(picked['index'])})").count() >= 1
+        assert page.get_by_text("'s term is outer(x").count() == 1
 
         button(page, "Run the gradient check").click()
         text = wait_for(lambda: page.get_by_text("largest relative error").count()

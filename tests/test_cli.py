@@ -80,3 +80,23 @@ def test_bench_prints_speedup_last():
     figures = dict(line.split("=") for line in r.stdout.splitlines() if "=" in line and " " not in line)
     assert float(figures["speedup_vs_seed"]) > 0 and float(figures["net_speedup_vs_notes"]) > 0
     assert "N=100000 K=10" in r.stdout
+
+
+def test_an_undone_update_prints_its_iteration_once(monkeypatch, capsys):
+    """A step whose loss is not finite is undone; the iteration it stays at is printed once, then the verdict."""
+    from softmax import cli
+    from softmax.config import Config
+    from softmax.run import Run
+
+    real = Run._step
+
+    def overflow_at_20(self):
+        if self.iteration == 20:
+            self.theta[:] = float("inf")  # what a far too large step does
+        real(self)
+
+    monkeypatch.setattr(Run, "_step", overflow_at_20)
+    cli.train(Config(iterations=100), 10, as_json=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["iteration 0", "iteration 10", "iteration 20"]
+    assert lines[3].startswith("diverged at iteration 20 (the loss became infinite)")
