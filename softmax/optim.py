@@ -19,7 +19,9 @@ Update = Callable[[np.ndarray, np.ndarray, State], tuple[np.ndarray, State]]
 
 def sgd(w: np.ndarray, dw: np.ndarray, state: State) -> tuple[np.ndarray, State]:
     """Gradient descent, the notes' ``W += -step_size * dW``: w -= learning_rate * dw."""
-    step = state.setdefault("scratch", np.zeros_like(w))
+    step = state.get("scratch")
+    if step is None:  # (setdefault would build a new array on every call)
+        step = state["scratch"] = np.zeros_like(w)
     np.multiply(dw, state["learning_rate"], out=step)
     w -= step
     return w, state
@@ -27,7 +29,9 @@ def sgd(w: np.ndarray, dw: np.ndarray, state: State) -> tuple[np.ndarray, State]
 
 def momentum(w: np.ndarray, dw: np.ndarray, state: State) -> tuple[np.ndarray, State]:
     """Momentum: v = momentum * v - learning_rate * dw; w += v (v starts at 0)."""
-    v = state.setdefault("velocity", np.zeros_like(w))
+    if "velocity" not in state:
+        state["velocity"] = np.zeros_like(w)
+    v = state["velocity"]
     v *= state.setdefault("momentum", 0.9)
     v -= state["learning_rate"] * dw
     w += v
@@ -39,8 +43,9 @@ def adam(w: np.ndarray, dw: np.ndarray, state: State) -> tuple[np.ndarray, State
     beta1 = state.setdefault("beta1", 0.9)
     beta2 = state.setdefault("beta2", 0.999)
     eps = state.setdefault("epsilon", 1e-8)
-    m = state.setdefault("m", np.zeros_like(w))
-    v = state.setdefault("v", np.zeros_like(w))
+    if "m" not in state:
+        state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+    m, v = state["m"], state["v"]
     state["t"] = t = state.get("t", 0) + 1
     m *= beta1
     m += (1 - beta1) * dw
