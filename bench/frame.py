@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import plotly.graph_objects as go  # noqa: E402
 
 from softmax.config import Config  # noqa: E402
-from softmax.figures import all_figures  # noqa: E402
 from softmax.runner import Trainer  # noqa: E402
+from viz.figures import all_figures  # noqa: E402
 
 
 def median_ms(fn, repeats: int = 31) -> float:

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import pytest
 
 from softmax.config import Config
-from softmax.figures import (
+from softmax.runner import Trainer
+from viz.figures import (
     CLASS_COLORS,
     CONFIDENCE_LEVELS,
     GRID,
@@ -21,7 +22,6 @@ from softmax.figures import (
     loss_figure,
     plane_bounds,
 )
-from softmax.runner import Trainer
 
 
 def decode(spec):

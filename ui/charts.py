@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from softmax.figures import all_figures
 from softmax.snapshot import Snapshot
 from ui.plotly_live import Panel, plotly_board, plotly_live
+from viz.figures import all_figures
 
 # (chart, columns of six it spans, share of the browser's drawing time when it cannot draw
 # every refresh): loss beside the decision regions, the two a student watches while it

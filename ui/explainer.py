@@ -11,10 +11,10 @@ import streamlit as st
 from softmax.config import format_value
 from softmax.explain import example, gradient_sums, seed_lines
 from softmax.export import export_script
-from softmax.figures import decision_figure
 from softmax.gradcheck import check_snapshot
 from softmax.snapshot import Snapshot
 from ui.charts import draw
+from viz.figures import decision_figure
 
 
 def _vec(a, digits: int = 4) -> str:

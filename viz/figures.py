@@ -14,7 +14,7 @@ import base64
 
 import numpy as np
 
-from .snapshot import Snapshot
+from softmax.snapshot import Snapshot
 
 # Okabe & Ito's colour-blind-safe palette (without black, which vanishes on a
 # dark theme), then grey, wine and olive from Paul Tol's for classes 8 to 10.
