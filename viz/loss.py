@@ -1,0 +1,75 @@
+"""The loss (total, data, regularization) and the accuracy against the iteration."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softmax.snapshot import Snapshot
+
+from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, typed
+
+MAX_HISTORY = 300  # iterations drawn: about one per pixel column
+LOSS_COLOR, DATA_COLOR, REG_COLOR, ACCURACY_COLOR = "#0072B2", "#56B4E9", "#CC79A7", "#E69F00"
+
+
+def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = "light") -> dict:
+    """Total, data and regularization loss against iteration, the accuracy on a second axis.
+
+    The current iteration is marked on the total loss and the accuracy, so iteration 0 (one
+    point, no line yet) shows too. A loss that blows up gets a log axis. ``picked`` is unused.
+    """
+    th = theme_of(theme)
+    h = snap.history
+    keep = thin(len(h.iteration), MAX_HISTORY)
+    it = typed(h.iteration[keep], "i4")
+    losses = h.loss[keep]
+    fmt = "%{y:.4g}"
+    traces = [
+        {"type": "scatter", "mode": "lines", "name": "total loss", "x": it, "y": typed(losses),
+         "line": {"width": 3, "color": LOSS_COLOR}, "hovertemplate": fmt},
+        {"type": "scatter", "mode": "lines", "name": "data loss", "x": it, "y": typed(h.data_loss[keep]),
+         "line": {"width": 2, "dash": "dash", "color": DATA_COLOR}, "hovertemplate": fmt},
+        {"type": "scatter", "mode": "lines", "name": "reg loss", "x": it, "y": typed(h.reg_loss[keep]),
+         "line": {"width": 2, "dash": "dot", "color": REG_COLOR}, "hovertemplate": fmt},
+        {"type": "scatter", "mode": "lines", "name": "accuracy", "x": it, "y": typed(h.accuracy[keep]),
+         "yaxis": "y2", "line": {"width": 3, "color": ACCURACY_COLOR}, "hovertemplate": "%{y:.1%}"},
+        # now: the snapshot's own iteration, a point even before there is a line
+        {"type": "scatter", "mode": "markers", "name": "now", "x": [snap.iteration],
+         "y": [_finite(snap.loss)], "showlegend": False, "hoverinfo": "skip",
+         "marker": {"size": 11, "color": LOSS_COLOR, "line": {"width": 2, "color": th.background}}},
+        {"type": "scatter", "mode": "markers", "name": "accuracy now", "x": [snap.iteration], "y": [snap.accuracy],
+         "yaxis": "y2", "showlegend": False, "hoverinfo": "skip",
+         "marker": {"size": 11, "color": ACCURACY_COLOR, "line": {"width": 2, "color": th.background}}},
+    ]
+    finite = losses[np.isfinite(losses)]
+    lo = float(finite.min()) if finite.size else 1.0
+    hi = float(finite.max()) if finite.size else 1.0
+    # A blown-up loss spans orders of magnitude: a log axis keeps the early part readable.
+    log_y = snap.diverged or hi > 20 * max(lo, 1e-12)
+    yaxis = axis(th, "loss", type="log" if log_y else "linear")
+    if log_y:
+        yaxis.update(dtick=1 if hi / max(lo, 1e-300) > 1e3 else "D1")  # decades, or 1-2-5 within few
+    else:
+        yaxis.update(rangemode="tozero", tickformat=".3~g")
+    heading = f"Loss and accuracy — iteration {snap.iteration}"
+    if snap.diverged:
+        heading = f"Loss blew up — iteration {snap.iteration}, loss {sig(snap.loss)}"
+    out = layout(
+        th,
+        title=title(heading),
+        xaxis=axis(th, "iteration", rangemode="tozero", tickformat="d"),
+        yaxis=yaxis,
+        yaxis2=axis(th, "accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%",
+                    tickvals=[0, 0.25, 0.5, 0.75, 1.0]),
+        # below the axis title, not on it
+        legend={"orientation": "h", "y": -0.22, "yanchor": "top", "x": 0, "font": {"size": SMALL_FONT + 1}},
+        margin={"l": 70, "r": 20, "t": 50, "b": 90},
+        hovermode="x unified",
+    )
+    if snap.iteration == 0:  # one point: give the axis a width, or plotly centres it on nothing
+        out["xaxis"]["range"] = [0, 10]
+    return {"data": traces, "layout": out}
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
