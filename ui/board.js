@@ -146,12 +146,13 @@ function drawNext(board) {
   }
 }
 
-function draw(board, { div, chart, msg }) {
+function draw(board, job) {
+  const { div, chart, msg } = job;
   return loadPlotly(msg.src)
     .then((Plotly) => {
       if (!div.isConnected) return;
       // uirevision keeps a student's zoom and legend clicks across refreshes.
-      const layout = { uirevision: chart.key, ...(chart.figure.layout || {}), autosize: true, height: chart.height };
+      const layout = { uirevision: chart.key, ...(chart.figure.layout || {}), autosize: true, height: job.height };
       delete layout.width;
       if (msg.theme === "streamlit") layout.template = themeTemplate(board);
       const started = performance.now();
@@ -188,6 +189,20 @@ function draw(board, { div, chart, msg }) {
     });
 }
 
+// Charts with a `fit` height (the first row: what a student watches while it trains) are made
+// no taller than the first screen leaves below the board's top, and no shorter than `fit`: on
+// a 1280x720 projector the loss and the decision regions then show whole without scrolling.
+// The room is measured in the page, whatever the scroll, and again when the window resizes.
+function room(board) {
+  let scrolled = window.scrollY;
+  for (let e = board.parentElement; e; e = e.parentElement) scrolled += e.scrollTop;
+  return Math.floor(window.innerHeight - (board.getBoundingClientRect().top + scrolled) - 12);
+}
+
+function chartHeight(board, chart) {
+  return chart.fit ? Math.max(chart.fit, Math.min(chart.height, board._live.room)) : chart.height;
+}
+
 export default function ({ data, parentElement, setStateValue }) {
   const msg = JSON.parse(new TextDecoder().decode(data));
   let board = parentElement.querySelector(":scope > .plotly-board");
@@ -203,6 +218,22 @@ export default function ({ data, parentElement, setStateValue }) {
   }
   const s = board._live;
   s.setState = setStateValue;
+  s.room = room(board);  // what is above the board may have grown (a notice): measure each time
+  if (!s.onResize) {
+    s.onResize = () => {
+      s.room = room(board);
+      for (const div of board.children) {
+        const job = s.last?.get(div.dataset.key);
+        if (job && job.chart.fit) {
+          job.height = chartHeight(board, job.chart);
+          div.style.height = `${job.height}px`;
+          s.queue.set(job.chart.key, job);
+        }
+      }
+      schedule(board);
+    };
+    window.addEventListener("resize", s.onResize);
+  }
   if (msg.built_for !== s.builtFor) s.themeSent = null;  // a new answer: report again if it is still wrong
   s.builtFor = msg.built_for || null;
   reportTheme(board);
@@ -225,9 +256,12 @@ export default function ({ data, parentElement, setStateValue }) {
     }
     if (board.children[i] !== div) board.insertBefore(div, board.children[i] ?? null);
     div.style.gridColumn = `span ${chart.span}`;
-    div.style.height = `${chart.height}px`;
+    const height = chartHeight(board, chart);
+    div.style.height = `${height}px`;
     div._plotlyLiveSeq = (div._plotlyLiveSeq || 0) + 1;  // figures received (benchmarks read it)
-    s.queue.set(chart.key, { div, chart, msg });
+    const job = { div, chart, msg, height };
+    s.queue.set(chart.key, job);
+    (s.last ??= new Map()).set(chart.key, job);
   });
   schedule(board);
 
@@ -240,6 +274,7 @@ export default function ({ data, parentElement, setStateValue }) {
     clearTimeout(s.wake);
     clearTimeout(s.held);
     clearInterval(s.themeTimer);
+    window.removeEventListener("resize", s.onResize);
     cancelAnimationFrame(s.frame);
   }, 0);
 }

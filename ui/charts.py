@@ -19,6 +19,8 @@ BOARD = "charts"  # the Watch tab's board: its component key
 # refresh). Loss beside the decision regions: the two a student watches while it trains, on the
 # first screen. The grid flows left to right in rows of six; ``layout`` pairs the rest up.
 WEIGHTS = {"loss": 3, "decision": 2}
+FIRST_SCREEN = ("loss", "decision")  # whole on a 1280x720 projector when the page above leaves room
+FIT_MIN = 300  # ... but never shorter than this (px): below it a chart stops being legible
 
 
 def layout(names: list[str]) -> dict[str, tuple[int, int]]:
@@ -81,5 +83,6 @@ def charts(snap: Snapshot) -> None:
     theme = browser_theme(BOARD)
     figs = all_figures(snap, picked=picked, theme=theme)
     spans = layout(list(figs))
-    plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1]) for name, fig in figs.items()],
+    plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
+                        fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
                  key=BOARD, built_for=theme)

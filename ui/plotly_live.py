@@ -128,7 +128,9 @@ class Panel:
     ``span`` is how many of the board's six columns the chart takes (6: the full width);
     ``height`` in pixels, by default the figure's own ``layout.height`` or 400. ``weight``
     matters only when the browser cannot draw every figure it is sent: each chart then
-    gets a share of the drawing time in proportion to its weight.
+    gets a share of the drawing time in proportion to its weight. ``fit``: a smallest height;
+    the chart is then made no taller than the first screen leaves below the board's top (the
+    charts that must show whole on a projector), and no shorter than ``fit``.
     """
 
     key: str
@@ -136,17 +138,19 @@ class Panel:
     span: int = 6
     height: int | None = None
     weight: float = 1.0
+    fit: int | None = None
 
     def __post_init__(self) -> None:
-        if not (1 <= self.span <= 6 and self.weight > 0):
-            raise ValueError(f"panel {self.key!r}: span must be 1 to 6 and weight positive")
+        if not (1 <= self.span <= 6 and self.weight > 0) or (self.fit is not None and self.fit < 100):
+            raise ValueError(f"panel {self.key!r}: span must be 1 to 6, weight positive, fit at least 100")
 
     def spec(self) -> str:
         fig = self.figure
         layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
         height = int(self.height or layout.get("height") or 400)
+        fit = "null" if self.fit is None else int(self.fit)
         return (f'{{"key":{json.dumps(self.key)},"span":{int(self.span)},"height":{height},'
-                f'"weight":{float(self.weight)!r},"figure":')
+                f'"weight":{float(self.weight)!r},"fit":{fit},"figure":')
 
 
 def plotly_board(

@@ -25,11 +25,11 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
     losses = h.loss[keep]
     fmt = "%{y:.4g}"
     traces = [
-        {"type": "scatter", "mode": "lines", "name": "total loss", "x": it, "y": typed(losses),
+        {"type": "scatter", "mode": "lines", "name": "loss", "x": it, "y": typed(losses),
          "line": {"width": 3, "color": LOSS_COLOR}, "hovertemplate": fmt},
-        {"type": "scatter", "mode": "lines", "name": "data loss", "x": it, "y": typed(h.data_loss[keep]),
+        {"type": "scatter", "mode": "lines", "name": "data part", "x": it, "y": typed(h.data_loss[keep]),
          "line": {"width": 2, "dash": "dash", "color": DATA_COLOR}, "hovertemplate": fmt},
-        {"type": "scatter", "mode": "lines", "name": "reg loss", "x": it, "y": typed(h.reg_loss[keep]),
+        {"type": "scatter", "mode": "lines", "name": "reg part", "x": it, "y": typed(h.reg_loss[keep]),
          "line": {"width": 2, "dash": "dot", "color": REG_COLOR}, "hovertemplate": fmt},
         {"type": "scatter", "mode": "lines", "name": "accuracy", "x": it, "y": typed(h.accuracy[keep]),
          "yaxis": "y2", "line": {"width": 3, "color": ACCURACY_COLOR}, "hovertemplate": "%{y:.1%}"},
@@ -61,9 +61,10 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
         yaxis=yaxis,
         yaxis2=axis(th, "accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%",
                     tickvals=[0, 0.25, 0.5, 0.75, 1.0]),
-        # below the axis title, not on it
-        legend={"orientation": "h", "y": -0.22, "yanchor": "top", "x": 0, "font": {"size": SMALL_FONT + 1}},
-        margin={"l": 70, "r": 20, "t": 50, "b": 90},
+        # at the figure's foot, below the axis title whatever the chart's height (the first row's varies)
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0,
+                "font": {"size": SMALL_FONT + 1}},
+        margin={"l": 70, "r": 20, "t": 50, "b": 84},
         hovermode="x unified",
     )
     if snap.iteration == 0:  # one point: give the axis a width, or plotly centres it on nothing
