@@ -97,10 +97,10 @@ def gradient_table_figure(snap: Snapshot, weights: str | None = None, picked: in
 
     ``weights`` names the layer (default: the one that makes the class scores). A small block
     writes its numbers in the cells, in units of one power of ten so that the largest keeps 4
-    significant digits and every number fits its cell; a block with more than
-    NUMBERS_MAX_COLUMNS columns but few rows (ten classes, one weight per input) is drawn
-    transposed, a row per class, to keep its numbers; a larger one (a hidden layer's) shows
-    them on hover (4 significant digits). ``picked`` is unused (no points).
+    significant digits and every number fits its cell; a block with more columns than rows
+    (four to ten classes, one weight per input) is drawn transposed, a row per class, to keep
+    its numbers legible; a larger one (a hidden layer's) shows them on hover (4 significant
+    digits). ``picked`` is unused (no points).
     """
     th = theme_of(theme)
     wn = weights or snap.model.output
@@ -112,8 +112,10 @@ def gradient_table_figure(snap: Snapshot, weights: str | None = None, picked: in
     zmax = float(np.max(np.abs(z[finite]))) if finite.any() and np.max(np.abs(z[finite])) > 0 else 1.0
     letter, columns = _columns(snap, wn)
     rows = [f"d{wn}[{r}, {letter}]" for r in range(R)] + ([f"d{bn}[{letter}]"] if bn else [])
-    transpose = C > NUMBERS_MAX_COLUMNS and len(rows) <= NUMBERS_MAX_COLUMNS and C <= NUMBERS_MAX_ROWS
-    if transpose:  # a row per class: each number gets a wide cell
+    # more columns than rows (four classes or more, one weight per input): a row per class instead,
+    # so that each number keeps a cell as wide as three columns give it
+    transpose = len(rows) < C <= NUMBERS_MAX_ROWS and len(rows) <= NUMBERS_MAX_COLUMNS
+    if transpose:
         z, rows, columns = z.T, columns, rows
     numbers = len(columns) <= NUMBERS_MAX_COLUMNS and len(rows) <= NUMBERS_MAX_ROWS
     trace = {

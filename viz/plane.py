@@ -62,12 +62,10 @@ def shown_points(snap: Snapshot, most: int = MAX_POINTS) -> np.ndarray:
 
 
 def valid_pick(snap: Snapshot, picked: int | None) -> int | None:
-    """``picked`` if it names a training point of this snapshot, else None."""
-    try:
-        i = int(picked)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    """``picked`` if it is the index of a training point of this snapshot (an int), else None."""
+    if isinstance(picked, bool) or not isinstance(picked, (int, np.integer)):
         return None
-    return i if 0 <= i < len(snap.y) else None
+    return int(picked) if 0 <= picked < len(snap.y) else None
 
 
 def ring_trace(snap: Snapshot, picked: int | None, th: Theme, xaxis: str = "x", yaxis: str = "y",
