@@ -116,9 +116,9 @@ def test_charts_follow_the_model():
                                                     "gradient_table_W1", "gradient_history", "dscores"]
 
 
-@pytest.mark.parametrize("model", ["linear", "two-layer"])
-def test_frame_size_budget_at_k3(model):
-    s = Trainer(Config(model=model, iterations=100_000)).step(1000)  # the net at the notes' H = 100
+@pytest.mark.parametrize("model,loss", MODELS)
+def test_frame_size_budget_at_k3(model, loss):
+    s = Trainer(Config(model=model, loss=loss, iterations=100_000)).step(1000)  # the net at the notes' H = 100
     assert len(json.dumps(all_figures(s, picked=0))) <= 150_000
 
 

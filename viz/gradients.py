@@ -32,9 +32,11 @@ from .style import (
 )
 
 MAX_HISTORY = 300  # iterations drawn in the history charts: about one per pixel column
-# Cells of one history panel at most: a class's 3 rows keep MAX_HISTORY iterations, a hidden
-# layer's 100 units 30 (their norms change slowly), which keeps the net's frame under 150 KB.
-HISTORY_CELLS = 3_000
+# A net's frame carries more charts: its panels keep at most half as many iterations, and at
+# most NET_HISTORY_CELLS cells each (a hidden layer's 100 units: 20 iterations; their norms
+# change slowly), which keeps the net's frame under 150 KB with the SVM's margins too.
+NET_HISTORY = 150
+NET_HISTORY_CELLS = 2_000
 NUMBERS_MAX_COLUMNS = 5  # a table writes its numbers in the cells up to this many columns; hover past it
 NUMBERS_MAX_ROWS = 12
 TICKS = 11  # labelled rows of a long axis (a hidden layer's units)
@@ -224,7 +226,8 @@ def gradient_history_figure(snap: Snapshot, picked: int | None = None, theme: st
         y1 = y_cursor
         y0 = y1 - ph / plot_h
         y_cursor = y0 - gap / plot_h
-        keep = thin(len(h.grad_iteration), max(8, min(MAX_HISTORY, HISTORY_CELLS // p["rows"].shape[1])))
+        most = MAX_HISTORY if shared else max(8, min(NET_HISTORY, NET_HISTORY_CELLS // p["rows"].shape[1]))
+        keep = thin(len(h.grad_iteration), most)
         iterations = typed(h.grad_iteration[keep], "i4")
         rows = p["rows"][keep].T  # (n, T)
         caxis = "coloraxis" if shared else f"coloraxis{s}"
