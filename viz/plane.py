@@ -146,12 +146,17 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
                       for k in range(K))
     wrong = snap.parts["scores"].argmax(axis=1) != snap.y
     for k in range(K):
-        traces.append(_legend_entry(f"class {k}", class_color(k), "circle", th, group=f"class {k}"))
+        # The class's legend entry rides on its first trace with points: on the misclassified
+        # one when every point of the class is wrong (plotly.js leaves an empty trace out of the
+        # legend). No legend-only traces: every scatter trace here draws training points.
+        listed = False
         for miss in (False, True):
             mine = idx[(snap.y[idx] == k) & (wrong[idx] == miss)]
+            legend = not listed and len(mine) > 0
+            listed = listed or legend
             traces.append({
                 "type": "scatter", "mode": "markers", "name": f"class {k}", "legendgroup": f"class {k}",
-                "showlegend": False,
+                "showlegend": legend,
                 "x": typed(snap.X[mine, 0]), "y": typed(snap.X[mine, 1]),
                 "customdata": typed(np.c_[mine, values[mine]]),
                 "marker": {"color": class_color(k), "size": 11 if miss else 9, "symbol": "x" if miss else "circle",
@@ -159,7 +164,6 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
                 "hovertemplate": f"point %{{customdata[0]}}, class {k}{' (misclassified)' if miss else ''}"
                                  f"{listing}<extra></extra>",
             })
-    traces.append(_legend_entry("✕ misclassified", th.muted, "x", th))
     ring = ring_trace(snap, picked, th)
     if ring:
         traces.append(ring)
