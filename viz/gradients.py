@@ -145,12 +145,13 @@ def gradient_table_figure(snap: Snapshot, weights: str | None = None, picked: in
              **(_ticks(columns, [c.split()[-1] for c in columns]) if many else _ticks(columns))}
     out = layout(
         th,
-        title=title(f"{heading} — iteration {snap.iteration}"),
+        # the iteration on a line of its own: a table a third of the board wide clips a long title
+        title=title(f"{heading}<br><span style='font-size:{SMALL_FONT}px'>iteration {snap.iteration}</span>"),
         xaxis=xaxis,
         yaxis={"autorange": "reversed", "tickfont": {"size": SMALL_FONT + 1}, "automargin": True, "showgrid": False,
                **_ticks(rows)},
         height=int(min(max(row_px * len(rows) + 120, 220), 520)),
-        margin={"l": 20, "r": 20, "t": 90, "b": 20},
+        margin={"l": 20, "r": 20, "t": 110, "b": 20},
     )
     return {"data": [trace], "layout": out}
 

@@ -35,6 +35,7 @@ NET_GRID = 80
 HIDDEN_GRID = 48
 CONFIDENCE_LEVELS = 8  # shades of each class colour in the decision regions
 MAX_POINTS = 1500  # points drawn per chart; larger datasets are thinned evenly
+LEGEND_MANY_FONT = 12  # ten classes' legend: its 10 entries within a 300 px chart
 
 
 def plane_bounds(X: np.ndarray, pad: float = 0.15) -> tuple[float, float, float, float]:
@@ -79,7 +80,10 @@ def ring_trace(snap: Snapshot, picked: int | None, th: Theme, xaxis: str = "x", 
         "type": "scatter", "mode": "markers+text" if label else "markers", "name": f"example {i}",
         "x": [x], "y": [y], "xaxis": xaxis, "yaxis": yaxis, "customdata": [[i]],
         "marker": {"symbol": "circle-open", "size": 24, "color": th.text, "line": {"width": 3, "color": th.text}},
-        "text": [f"i = {i}"] if label else None, "textposition": "top right",
+        # the label on the side of the point away from the nearer edge: never clipped
+        "text": [f"i = {i}"] if label else None,
+        "textposition": "top left" if x > float(np.mean(plane_bounds(snap.X)[:2])) else "top right",
+        "cliponaxis": False,
         "textfont": {"color": th.text, "size": SMALL_FONT + 2, "weight": "bold", "shadow": "auto"},
         "hovertemplate": f"example {i} (the one the Explain tab follows)<extra></extra>", "showlegend": False,
     }
@@ -98,10 +102,16 @@ def _legend_entry(name: str, color: str, symbol: str, th: Theme, group: str | No
             "marker": {"color": color, "symbol": symbol, "size": 10, "line": {"width": 1, "color": th.background}}}
 
 
-def _legend(th: Theme) -> dict:
-    # beside the square plot, where a long list (ten classes) still fits
-    return {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top",
-            "font": {"size": SMALL_FONT}, "itemclick": "toggle", "bgcolor": "rgba(0,0,0,0)"}
+def _legend(th: Theme, entries: int) -> dict:
+    """Beside the square plot. Ten classes in a smaller type, packed: the list must fit the plot's
+    height even when the first row is fitted to a projector's screen (300 px), or plotly.js
+    gives it a scroll bar, which nobody can use on a projector."""
+    many = entries > 6
+    # maxheight in px (plotly.js's default caps a vertical legend at the plot's height): the list
+    # may run on into the margin below rather than grow a scroll bar
+    return {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top", "tracegroupgap": 0,
+            "font": {"size": LEGEND_MANY_FONT if many else SMALL_FONT}, "itemclick": "toggle",
+            "bgcolor": "rgba(0,0,0,0)", "maxheight": 400}
 
 
 def _class_values(snap: Snapshot) -> tuple[str, np.ndarray]:
@@ -171,7 +181,7 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
     out = layout(
         th,
         title=title(f"Decision regions: {wrong_count} of {len(snap.y)} wrong (✕)"),
-        legend=_legend(th),
+        legend=_legend(th, K),
         margin={"l": 60, "r": 10, "t": 50, "b": 50},
         hovermode="closest",
         **_plane_axes(th, plane_bounds(snap.X)),
