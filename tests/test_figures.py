@@ -494,6 +494,12 @@ def test_panel_titles_do_not_overlap_at_ten_classes():
         rows.setdefault(a["y"], []).append(a["x"])
     for xs in rows.values():  # left edges of one row of panels, a panel's width apart
         assert min(np.diff(sorted(xs))) >= 0.16
+    # between two rows of panels: the upper row's notes (hanging below it) and the lower row's chips
+    # (standing on it), each a line of text, 16 px and 22 px tall
+    layout = fig["layout"]
+    plot_h = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    upper_notes, lower_chips = max(a["y"] for a in notes), min(a["y"] for a in chips)
+    assert (upper_notes - lower_chips) * plot_h >= 16 + 22 + 10
 
 
 def test_figures_follow_the_theme():

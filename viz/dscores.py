@@ -41,12 +41,17 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     wn, _ = output_layer(snap)
     K = snap.K
     dscores = snap.parts["dscores"]
-    idx = shown_points(snap, MAX_PANEL_POINTS // K)
+    idx = shown_points(snap, MAX_PANEL_POINTS // K, picked)
     x0, x1, y0, y1 = plane_bounds(snap.X)
     finite = dscores[np.isfinite(dscores)]
     cmax = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
     columns = min(K, 5)
-    domains = panel_domains(K, columns)
+    rows = -(-K // columns)
+    # square panels: a row as tall as a panel is wide (five a row on a projector's 820 px board),
+    # and 60 px between rows for one row's length note and the next row's chips
+    row_px, top, bottom, between = (300 if columns <= 3 else 230 if columns == 4 else 180), 80, 30, 60
+    height = row_px * rows + between * (rows - 1) + top + bottom
+    domains = panel_domains(K, columns, vgap=between / (height - top - bottom))
     traces, arrows, rings, axes, annotations = [], [], [], {}, []
     arrow_len = 0.35 * min(x1 - x0, y1 - y0)
     xs, ys = typed(snap.X[idx, 0]), typed(snap.X[idx, 1])
@@ -92,7 +97,6 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
                            "color": class_color(k)},
                 "hoverinfo": "skip", "showlegend": False,
             })
-    rows = -(-K // columns)
     heading = f"Where d{wn}[:, k] comes from: points coloured by dscores[i, k]"
     if in_plane:
         heading += f"; arrow: this step's change of {wn}[:, k]"
@@ -101,8 +105,8 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
         title=title(heading),
         coloraxis={"colorscale": diverging(th), "cmin": -cmax, "cmax": cmax, "colorbar": colorbar("dscores")},
         annotations=annotations,
-        height=300 * rows + 80,
-        margin={"l": 20, "r": 20, "t": 80, "b": 30},
+        height=height,
+        margin={"l": 20, "r": 20, "t": top, "b": bottom},
         **axes,
     )
     return {"data": traces + arrows + rings, "layout": out}  # point traces first: data[k] is class k

@@ -53,13 +53,15 @@ def plane_grid(X: np.ndarray, n: int = GRID) -> tuple[np.ndarray, np.ndarray, np
     return gx, gy, np.c_[xx.ravel(), yy.ravel()]
 
 
-def shown_points(snap: Snapshot, most: int = MAX_POINTS) -> np.ndarray:
-    """Indices of the points to draw: all of them, or an even thinning of a large dataset.
-
-    The picked example is drawn by its ring even when thinning leaves it out.
-    """
+def shown_points(snap: Snapshot, most: int = MAX_POINTS, picked: int | None = None) -> np.ndarray:
+    """Indices of the points to draw (sorted): all of them, or an even thinning of a large dataset
+    that keeps the picked example, so that its ring is never empty."""
     n = len(snap.y)
-    return np.arange(n) if n <= most else np.linspace(0, n - 1, most).astype(int)
+    if n <= most:
+        return np.arange(n)
+    idx = np.linspace(0, n - 1, most).astype(int)
+    i = valid_pick(snap, picked)
+    return idx if i is None else np.union1d(idx, [i])
 
 
 def valid_pick(snap: Snapshot, picked: int | None) -> int | None:
@@ -149,7 +151,7 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
         "zmin": 0, "zmax": n_codes - 1, "colorscale": scale, "showscale": False, "hoverinfo": "skip",
         "zsmooth": False,
     }]
-    idx = shown_points(snap)
+    idx = shown_points(snap, picked=picked)
     letter, values = _class_values(snap)
     per_line = 5  # a hover of ten classes in two lines, not one too wide for the chart
     listing = "".join(("<br>" if k % per_line == 0 else " · ") + f"{letter}{k} %{{customdata[{k + 1}]:.4g}}"
@@ -259,7 +261,7 @@ def hidden_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme 
          "y": typed(seg[:, 1]), "line": {"width": 1, "color": rgba(th.muted, 0.7)}, "hoverinfo": "skip",
          "connectgaps": False, "showlegend": False},
     ]
-    idx = shown_points(snap)
+    idx = shown_points(snap, picked=picked)
     for k in range(snap.K):
         mine = idx[snap.y[idx] == k]
         traces.append({
@@ -301,7 +303,7 @@ def margins_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     share = np.where(active, margins, 0.0).sum(axis=1)  # (N,): example i's hinge loss
     count = active.sum(axis=1)
     cmax = float(np.max(share)) if np.isfinite(np.max(share)) and np.max(share) > 0 else 1.0
-    idx = shown_points(snap)
+    idx = shown_points(snap, picked=picked)
     K = snap.K
     listing = "".join(("<br>" if j % 5 == 0 else " · ") + f"m{j} %{{customdata[{j + 3}]:.4g}}" for j in range(K))
     traces = []
