@@ -207,10 +207,14 @@ def test_loss_history_is_decimated_ends_now_and_shows_iteration_zero(snap):
     assert now["mode"] == "markers" and now["x"] == [0] and now["y"] == [pytest.approx(1.096956, abs=1e-6)]
 
 
-def test_a_blown_up_loss_gets_a_readable_log_axis():
-    s = Trainer(Config(step_size=1e3)).step(3)
+@pytest.mark.parametrize("step_size", [50.0, 1e3])
+def test_a_blown_up_loss_gets_a_readable_log_axis(step_size):
+    s = Trainer(Config(step_size=step_size)).step(30)
     y = loss_figure(s)["layout"]["yaxis"]
     assert s.diverged and y["type"] == "log" and y["exponentformat"] == "e"
+    lo, hi = np.log10(s.history.loss.min()), np.log10(s.history.loss.max())
+    # the total loss's decades, not the seven the reg part's near-zero start would take
+    assert y["range"][0] <= lo and y["range"][1] >= hi and y["range"][1] - y["range"][0] <= hi - lo + 0.5
 
 
 @pytest.mark.parametrize("classes", [3, 10])

@@ -6,7 +6,7 @@ import numpy as np
 
 from softmax.snapshot import Snapshot
 
-from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, typed
+from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, typed, whole_dtick
 
 MAX_HISTORY = 300  # iterations drawn: about one per pixel column
 LOSS_COLOR, DATA_COLOR, REG_COLOR, ACCURACY_COLOR = "#0072B2", "#56B4E9", "#CC79A7", "#E69F00"
@@ -41,14 +41,17 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
          "yaxis": "y2", "showlegend": False, "hoverinfo": "skip",
          "marker": {"size": 11, "color": ACCURACY_COLOR, "line": {"width": 2, "color": th.background}}},
     ]
-    finite = losses[np.isfinite(losses)]
+    finite = losses[np.isfinite(losses) & (losses > 0)]
     lo = float(finite.min()) if finite.size else 1.0
     hi = float(finite.max()) if finite.size else 1.0
-    # A blown-up loss spans orders of magnitude: a log axis keeps the early part readable.
+    # A blown-up loss spans orders of magnitude: a log axis keeps the early part readable. Its
+    # range follows the total loss (the reg part starts near 0, which on a log axis would take
+    # seven decades and crowd every label); labels at decades, or at 1-2-5 within few.
     log_y = snap.diverged or hi > 20 * max(lo, 1e-12)
     yaxis = axis(th, "loss", type="log" if log_y else "linear")
     if log_y:
-        yaxis.update(dtick=1 if hi / max(lo, 1e-300) > 1e3 else "D1")  # decades, or 1-2-5 within few
+        decades = np.log10(hi / lo)
+        yaxis.update(range=[np.log10(lo) - 0.1, np.log10(hi) + 0.1], dtick=1 if decades > 2 else "D2")
     else:
         yaxis.update(rangemode="tozero", tickformat=".3~g")
     heading = f"Loss and accuracy — iteration {snap.iteration}"
@@ -57,7 +60,8 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
     out = layout(
         th,
         title=title(heading),
-        xaxis=axis(th, "iteration", rangemode="tozero", tickformat="d"),
+        xaxis=axis(th, "iteration", rangemode="tozero", tickformat="d",
+                   dtick=whole_dtick(max(float(h.iteration[-1]), 10.0))),
         yaxis=yaxis,
         yaxis2=axis(th, "accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%",
                     tickvals=[0, 0.25, 0.5, 0.75, 1.0]),

@@ -332,7 +332,7 @@ def margins_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     delta = getattr(snap.model, "delta", 1.0)
     out = layout(
         th,
-        title=title(f"SVM margins: {violators} of {len(snap.y)} points violate one (Δ = {sig(delta)})"),
+        title=title(f"SVM margins: {violators} of {len(snap.y)} violate one (Δ = {sig(delta)})"),
         coloraxis={"colorscale": HEAT, "cmin": 0, "cmax": cmax,
                    "colorbar": colorbar("hinge loss Lᵢ", len=0.6, y=0.3, yanchor="middle")},
         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "font": {"size": SMALL_FONT}},
