@@ -12,6 +12,7 @@ import streamlit as st
 from softmax.snapshot import Snapshot
 from ui.plotly_live import Panel, browser_theme, plotly_board, plotly_live
 from viz.figures import all_figures
+from viz.gradients import numbers_span
 
 BOARD = "charts"  # the Watch tab's board: its component key
 
@@ -23,10 +24,11 @@ FIRST_SCREEN = ("loss", "decision")  # whole on a 1280x720 projector when the pa
 FIT_MIN = 300  # ... but never shorter than this (px): below it a chart stops being legible
 
 
-def layout(names: list[str]) -> dict[str, tuple[int, int]]:
+def layout(names: list[str], classes: int) -> dict[str, tuple[int, int]]:
     """(span, weight) of each chart, in rows of six:
 
-    - linear softmax: loss | decision; gradient now (2) | its history (4); dscores panels.
+    - linear softmax: loss | decision; gradient now (its numbers' width: ``numbers_span``) beside
+      its history (the rest of the row, or a row of its own at seven classes and more); dscores.
     - what a model adds (a net's hidden layer, the SVM's margins) goes in half rows after the
       first; the output layer's gradient fills a half row left over, else a net's first-layer
       gradient (one column a hidden unit) shares it, else the first layer gets a whole row.
@@ -38,10 +40,12 @@ def layout(names: list[str]) -> dict[str, tuple[int, int]]:
     first = [n for n in names if n.startswith("gradient_table_")]
     for name in extra:
         spans[name] = 3
+    table = 3 if first else numbers_span(classes)  # a net's output table shows its numbers on hover
     if not extra and not first:
-        spans["gradient_table"], spans["gradient_history"] = 2, 4
+        spans["gradient_table"] = table
+        spans["gradient_history"] = 6 - table if table < 6 else 6
     elif len(extra) % 2 == 1:
-        spans["gradient_table"] = 3
+        spans["gradient_table"] = min(max(table, 3), 6)
     elif first:
         spans["gradient_table"] = 3
         spans[first[0]] = 3
@@ -82,7 +86,7 @@ def charts(snap: Snapshot) -> None:
     picked = pick(snap, BOARD)
     theme = browser_theme(BOARD)
     figs = all_figures(snap, picked=picked, theme=theme)
-    spans = layout(list(figs))
+    spans = layout(list(figs), snap.K)
     plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
                         fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
                  key=BOARD, built_for=theme)

@@ -37,7 +37,9 @@ MAX_HISTORY = 300  # iterations drawn in the history charts: about one per pixel
 # change slowly), which keeps the net's frame under 150 KB with the SVM's margins too.
 NET_HISTORY = 150
 NET_HISTORY_CELLS = 2_000
-NUMBERS_MAX_COLUMNS = 5  # a table writes its numbers in the cells up to this many columns; hover past it
+# A table writes its numbers in the cells up to this many columns (ten classes; the board gives
+# the table the width its columns need, see ui/charts.py), and shows them on hover past it.
+NUMBERS_MAX_COLUMNS = 10
 NUMBERS_MAX_ROWS = 12
 TICKS = 11  # labelled rows of a long axis (a hidden layer's units)
 
@@ -78,6 +80,13 @@ def _columns(snap: Snapshot, weights: str) -> tuple[str, list[str]]:
     return "j", [f"unit {j}" for j in range(C)]
 
 
+def numbers_span(columns: int) -> int:
+    """How many of a six-column board's columns a table with its numbers in ``columns`` cells a row
+    needs: about 60 px a cell (a number is 6 characters, 44 px at 16 px) on the narrowest board
+    shown, a 1280x720 projector's 820 px with the sidebar open."""
+    return 2 if columns <= 3 else 3 if columns <= 6 else 6
+
+
 def _ticks(labels: list[str], short: list[str] | None = None) -> dict:
     """Every label when they fit, else about TICKS of them evenly, always the last (a bias row) and
     never one crowding it. ``short``: the text shown for each (a unit's number), if not the label."""
@@ -98,11 +107,10 @@ def gradient_table_figure(snap: Snapshot, weights: str | None = None, picked: in
     """One layer's gradient now: d(weights) (R x C) with d(bias) as a last row, centred at zero.
 
     ``weights`` names the layer (default: the one that makes the class scores). A small block
-    writes its numbers in the cells, in units of one power of ten so that the largest keeps 4
-    significant digits and every number fits its cell; a block with more columns than rows
-    (four to ten classes, one weight per input) is drawn transposed, a row per class, to keep
-    its numbers legible; a larger one (a hidden layer's) shows them on hover (4 significant
-    digits). ``picked`` is unused (no points).
+    (up to NUMBERS_MAX_COLUMNS columns) writes its numbers in the cells, in units of one power of
+    ten so that the largest keeps 4 significant digits and every number is 6 characters at most;
+    a larger one (a hidden layer's) shows them on hover (4 significant digits). ``picked`` is
+    unused (no points).
     """
     th = theme_of(theme)
     wn = weights or snap.model.output
@@ -114,11 +122,6 @@ def gradient_table_figure(snap: Snapshot, weights: str | None = None, picked: in
     zmax = float(np.max(np.abs(z[finite]))) if finite.any() and np.max(np.abs(z[finite])) > 0 else 1.0
     letter, columns = _columns(snap, wn)
     rows = [f"d{wn}[{r}, {letter}]" for r in range(R)] + ([f"d{bn}[{letter}]"] if bn else [])
-    # more columns than rows (four classes or more, one weight per input): a row per class instead,
-    # so that each number keeps a cell as wide as three columns give it
-    transpose = len(rows) < C <= NUMBERS_MAX_ROWS and len(rows) <= NUMBERS_MAX_COLUMNS
-    if transpose:
-        z, rows, columns = z.T, columns, rows
     numbers = len(columns) <= NUMBERS_MAX_COLUMNS and len(rows) <= NUMBERS_MAX_ROWS
     trace = {
         "type": "heatmap", "z": typed(z), "x": columns, "y": rows, "zmin": -zmax, "zmax": zmax, "zmid": 0,
