@@ -215,8 +215,12 @@ def gradient_history_figure(snap: Snapshot, picked: int | None = None, theme: st
     panels = _history_rows(snap)
     shared = all(p.get("shared") for p in panels)
     # every labelled row at least 18 px tall; a panel title (or chip) 28 px above its rows
-    row_px = [max(18, min(30, 300 // p["rows"].shape[1])) if len(p["labels"]) <= NUMBERS_MAX_ROWS * 2
-              else max(2, 240 // p["rows"].shape[1]) for p in panels]
+    # labelled rows share about 300 px (18 to 30 px each: ten classes' 30 rows get 18), a hidden
+    # layer's units 240 px a panel (a few px each, every tenth labelled)
+    labelled = [len(p["labels"]) <= NUMBERS_MAX_ROWS * 2 for p in panels]
+    n_labelled = sum(p["rows"].shape[1] for p, lab in zip(panels, labelled, strict=True) if lab) or 1
+    row_px = [max(18, min(30, 300 // n_labelled)) if lab else max(2, 240 // p["rows"].shape[1])
+              for p, lab in zip(panels, labelled, strict=True)]
     heights = [r * p["rows"].shape[1] for r, p in zip(row_px, panels, strict=True)]
     gap = 34
     plot_h = sum(heights) + gap * (len(panels) - 1)
