@@ -16,6 +16,7 @@ import pytest
 
 from softmax.config import Config
 from softmax.runner import Trainer
+from ui.charts import layout as board_layout
 from viz import all_figures, chart_names
 from viz.dscores import dscores_figure
 from viz.gradients import gradient_history_figure, gradient_table_figure, numbers_span
@@ -321,7 +322,7 @@ def test_hidden_layer_counts_the_units_on_and_draws_each_units_boundary(net):
             assert np.abs(pre).max() < 1e-4 * (1 + np.abs(W1[:, j]).sum() + abs(b1[j])), j  # on its line
         assert np.isnan(xs[2])
     dead = int((~(net.parts["hidden"] > 0).any(axis=0)).sum())
-    assert f"{dead} of {W1.shape[1]} units on for no training point" in fig["layout"]["annotations"][0]["text"]
+    assert f"{dead} of {W1.shape[1]} units dead" in fig["layout"]["annotations"][0]["text"]
 
 
 def test_unit_lines_are_clipped_to_the_plane():
@@ -507,6 +508,21 @@ def test_panel_titles_do_not_overlap_at_ten_classes():
     plot_h = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
     upper_notes, lower_chips = max(a["y"] for a in notes), min(a["y"] for a in chips)
     assert (upper_notes - lower_chips) * plot_h >= 16 + 22 + 10
+
+
+@pytest.mark.parametrize("classes", [3, 10])
+@pytest.mark.parametrize("model,loss", MODELS)
+def test_every_title_fits_its_chart_on_a_projector(model, loss, classes):
+    """Each line of a chart's title within the chart's width where the board puts it (1280x720)."""
+    s = run(model, loss, classes, hidden=100)
+    figs = all_figures(s, picked=1)
+    spans = board_layout(list(figs), s.K)
+    for name, fig in figs.items():
+        span, gap = spans[name][0], 16
+        width = (BOARD_PX - 5 * gap) / 6 * span + gap * (span - 1) - fig["layout"]["margin"]["l"]
+        for line in fig["layout"]["title"]["text"].split("<br>"):
+            text = re.sub(r"<[^>]+>", "", line)
+            assert len(text) * EM * 17 <= width, (name, text, width)
 
 
 def test_figures_follow_the_theme():

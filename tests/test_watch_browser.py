@@ -84,6 +84,14 @@ NUMBERS_IN_CELLS = """(key) => {
   return {cell, widest: Math.max(0, ...texts.map((t) => t.getBoundingClientRect().width)), n: texts.length};
 }"""
 
+# Charts whose title runs past their own box (clipped on the page).
+TITLES_OUTSIDE = """() => [...document.querySelectorAll('.plotly-live')].filter((d) => {
+  const t = d.querySelector('.gtitle'), box = d.getBoundingClientRect();
+  if (!t) return false;
+  const r = t.getBoundingClientRect();
+  return r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1;
+}).map((d) => d.dataset.key)"""
+
 LEGEND_SCROLL = """() => Math.max(0, ...[...document.querySelectorAll('.plotly-live .legend .scrollbar')]
   .map((s) => s.getBoundingClientRect().height))"""
 
@@ -183,8 +191,9 @@ def test_watch_tab_reads_on_a_projector(server, case, width, height, scheme):
                               ("loss", ".legendtext")):
             found = page.evaluate(OVERLAPS, [key, selector])
             assert not found["overlaps"], (key, selector, found["overlaps"][:5])
-        # a legend fits without a scroll bar (nobody scrolls a legend on a projector)
+        # a legend fits without a scroll bar (nobody scrolls a legend on a projector); titles whole
         assert page.evaluate(LEGEND_SCROLL) == 0
+        assert page.evaluate(TITLES_OUTSIDE) == []
         history = page.evaluate(OVERLAPS, ["gradient_history", ".yaxislayer-above text"])  # every panel's rows
         if case == "ten-classes":
             assert history["count"] == 30  # every class's three rows labelled: dW[0, k], dW[1, k], db[k]

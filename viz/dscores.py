@@ -99,7 +99,7 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
             })
     heading = f"Where d{wn}[:, k] comes from: points coloured by dscores[i, k]"
     if in_plane:
-        heading += f"; arrow: this step's change of {wn}[:, k]"
+        heading += f"<br><span style='font-size:{SMALL_FONT + 1}px'>arrow: this step's change of {wn}[:, k]</span>"
     out = layout(
         th,
         title=title(heading),

@@ -275,9 +275,9 @@ def hidden_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme 
         traces.append(ring)
     out = layout(
         th,
-        title=title(f"Hidden layer: how many of its {H} ReLU units are on"),
-        annotations=[{"text": f"lines: where a unit switches on ({crossing} cross this view)<br>"
-                              f"{dead} of {H} units on for no training point: no gradient reaches them",
+        title=title(f"Hidden layer: units on, of {H}"),
+        annotations=[{"text": f"lines: where a unit switches ({crossing} cross the view)<br>"
+                              f"{dead} of {H} units dead: on for no point, no gradient",
                       "x": 0, "xref": "paper", "xanchor": "left", "y": -0.1, "yref": "paper", "yanchor": "top",
                       "showarrow": False, "font": {"size": SMALL_FONT, "color": th.muted}}],
         margin={"l": 60, "r": 10, "t": 50, "b": 80},
@@ -322,17 +322,17 @@ def margins_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
                                  f"%{{customdata[2]}} violated margin(s)<br>margins s_j − s_y + Δ:{listing}"
                                  "<extra></extra>",
             })
-    traces.append(_legend_entry("violates a margin (filled)", HEAT[2][1], "circle", th))
+    delta = getattr(snap.model, "delta", 1.0)
+    traces.append(_legend_entry(f"violates a margin of Δ = {sig(delta)} (filled)", HEAT[2][1], "circle", th))
     traces.append(_legend_entry("wins every margin", th.background, "circle", th))
     traces[-1]["marker"]["line"] = {"width": 1.5, "color": th.muted}
     ring = ring_trace(snap, picked, th)
     if ring:
         traces.append(ring)
     violators = int(np.sum(count > 0))
-    delta = getattr(snap.model, "delta", 1.0)
     out = layout(
         th,
-        title=title(f"SVM margins: {violators} of {len(snap.y)} violate one (Δ = {sig(delta)})"),
+        title=title(f"SVM: {violators} of {len(snap.y)} violate a margin"),
         coloraxis={"colorscale": HEAT, "cmin": 0, "cmax": cmax,
                    "colorbar": colorbar("hinge loss Lᵢ", len=0.6, y=0.3, yanchor="middle")},
         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "font": {"size": SMALL_FONT}},
