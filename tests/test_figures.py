@@ -508,6 +508,11 @@ def test_panel_titles_do_not_overlap_at_ten_classes():
     plot_h = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
     upper_notes, lower_chips = max(a["y"] for a in notes), min(a["y"] for a in chips)
     assert (upper_notes - lower_chips) * plot_h >= 16 + 22 + 10
+    # above the first row: the heading's lines (20 px each, centred in the margin) and the chips
+    for s in (run(classes=3), run(classes=10), run("two-layer")):
+        layout = dscores_figure(s)["layout"]
+        lines = layout["title"]["text"].count("<br>") + 1
+        assert layout["margin"]["t"] >= 20 * lines + 22 + 20, lines
 
 
 @pytest.mark.parametrize("classes", [3, 10])

@@ -1,5 +1,6 @@
 """The Watch tab in a real browser, as a class sees it: on a 1280x720 projector and a 1600x1000
-screen, light and dark, for the linear model at K = 3 and K = 10 and for the 2-layer net.
+screen, light and dark, for the linear model at K = 3 and K = 10, for the 2-layer net and for
+the SVM loss.
 
 Screenshots land in test-artifacts/ (watch-CASE-WxH-SCHEME.png: the first screen;
 ...-board.png: the whole board). The facts a student relies on are asserted from the page
@@ -26,6 +27,7 @@ CASES = {  # name: (query, iterations to run before pausing)
     "default": ("?speed=100&iterations=100000", 20),
     "ten-classes": ("?preset=ten-classes&speed=100", 20),
     "two-layer": ("?preset=two-layer", 150),
+    "svm": ("?preset=svm-vs-softmax&speed=100", 20),
 }
 SIZES = [(1280, 720), (1600, 1000)]
 THEMES = {"light": LIGHT, "dark": DARK}
@@ -150,7 +152,7 @@ def test_watch_tab_reads_on_a_projector(server, case, width, height, scheme):
         load(page, server, query, outside, scripts, errors)
         held = run_and_pause(page, steps)
         keys = page.evaluate(KEYS)
-        expected = {"default": 5, "ten-classes": 5, "two-layer": 7}[case]
+        expected = {"default": 5, "ten-classes": 5, "two-layer": 7, "svm": 6}[case]
         assert len(keys) == expected, keys
 
         # every chart drawn for the page's theme (the board asked Python for it), and showing the

@@ -49,14 +49,15 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     rows = -(-K // columns)
     # square panels: a row as tall as a panel is wide (five a row on a projector's 820 px board),
     # and 60 px between rows for one row's length note and the next row's chips
-    row_px, top, bottom, between = (300 if columns <= 3 else 230 if columns == 4 else 180), 80, 30, 60
+    in_plane = single_layer(snap)  # the output weights multiply the points themselves: an arrow
+    top = 105 if in_plane else 80  # the heading's second line (the arrow's meaning) above the chips
+    row_px, bottom, between = (300 if columns <= 3 else 230 if columns == 4 else 180), 30, 60
     height = row_px * rows + between * (rows - 1) + top + bottom
     domains = panel_domains(K, columns, vgap=between / (height - top - bottom))
     traces, arrows, rings, axes, annotations = [], [], [], {}, []
     arrow_len = 0.35 * min(x1 - x0, y1 - y0)
     xs, ys = typed(snap.X[idx, 0]), typed(snap.X[idx, 1])
     custom = typed(idx[:, None], "i4")
-    in_plane = single_layer(snap)  # the output weights multiply the points themselves
     for k in range(K):
         s = "" if k == 0 else str(k + 1)
         traces.append({
