@@ -76,9 +76,9 @@ def pick(snap: Snapshot, key: str) -> int | None:
 
 def draw(fig: dict, key: str) -> int | None:
     """Draw one figure in place (no remount, no flicker); returns the index of a training point
-    clicked since the last run, or None. Build the figure for ``browser_theme(key)``."""
-    return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440),
-                                     built_for=browser_theme(key)), key)
+    clicked since the last run, or None. Build the figure for ``browser_theme(key)`` (viz's
+    figures say which theme they were built for; the board asks for the other when needed)."""
+    return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key)
 
 
 def charts(snap: Snapshot) -> None:
@@ -89,4 +89,4 @@ def charts(snap: Snapshot) -> None:
     spans = layout(list(figs), snap.K)
     plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
                         fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
-                 key=BOARD, built_for=theme)
+                 key=BOARD)

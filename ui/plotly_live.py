@@ -173,9 +173,10 @@ def plotly_board(
         theme: ``"streamlit"`` replaces each figure's template with one drawn from the
             Streamlit theme (text, grid and series colors, transparent background);
             ``None`` keeps the figures' own templates.
-        built_for: the theme ("light" or "dark") whose colours the figures use, if any. When
-            the page shows the other one, the board reports it (``browser_theme(key)``) and
-            the enclosing fragment reruns, to build the figures again for it.
+        built_for: the theme ("light" or "dark") whose colours the figures use, if any (by
+            default the one their ``layout.meta.theme`` names, as viz's figures do). When the
+            page shows the other one, the board reports it (``browser_theme(key)``) and the
+            enclosing fragment reruns, to build the figures again for it.
 
     Returns:
         The last clicked point, ``{"chart", "curve", "index", "x", "y", "customdata"}``
@@ -183,6 +184,9 @@ def plotly_board(
         the enclosing fragment (or script); the value is kept in
         ``st.session_state[key]["click"]``.
     """
+    if built_for is None:
+        named = {_figure_theme(p.figure) for p in panels}
+        built_for = named.pop() if len(named) == 1 else None
     meta = {
         "key": key,
         "theme": theme,
@@ -196,6 +200,14 @@ def plotly_board(
     payload = f'{json.dumps(meta)[:-1]},"charts":[{charts}]}}'
     result = _component(key=key, data=payload.encode(), on_click_change=_ignore, on_theme_change=_ignore)
     return result.get("click")
+
+
+def _figure_theme(fig: go.Figure | dict[str, Any]) -> str | None:
+    """The theme a figure says it was built for (``layout.meta.theme``), or None."""
+    layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
+    meta = layout.get("meta")
+    theme = meta.get("theme") if isinstance(meta, dict) else None
+    return theme if theme in ("light", "dark") else None
 
 
 def browser_theme(key: str) -> str:

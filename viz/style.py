@@ -218,6 +218,7 @@ def layout(th: Theme, **extra) -> dict:
         "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
         "hoverlabel": {"font": {"size": 15}},
         "uirevision": "keep",  # keep zoom and legend clicks across refreshes
+        "meta": {"theme": th.name},  # which theme's colours: the page asks for the other if it shows it
         "height": 440,
     }
     out.update(extra)
