@@ -31,7 +31,7 @@ from streamlit import runtime
 
 if TYPE_CHECKING:
     from starlette.requests import Request
-    from starlette.responses import FileResponse
+    from starlette.responses import Response
     from starlette.routing import Route
 
 HERE = Path(__file__).resolve().parent
@@ -57,12 +57,17 @@ def plotly_js_route(base_url_path: str | None = None) -> Route:
     ``_plotly_src``).
     """
     global _route_mounted
-    from starlette.responses import FileResponse
+    from starlette.responses import FileResponse, Response
     from starlette.routing import Route
 
-    async def plotly_js(request: Request) -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    stat = PLOTLY_JS.stat()  # the installed package does not change under a running server
+    cache = {"Cache-Control": "public, max-age=31536000, immutable"}
+
+    async def plotly_js(request: Request) -> Response:
+        response = FileResponse(PLOTLY_JS, media_type="text/javascript", stat_result=stat, headers=cache)
+        if request.headers.get("if-none-match") == response.headers["etag"]:  # a revalidation: no body
+            return Response(status_code=304, headers={**cache, "ETag": response.headers["etag"]})
+        return response
 
     base = st.get_option("server.baseUrlPath") if base_url_path is None else base_url_path
     _route_mounted = True
