@@ -5,7 +5,7 @@
 // export on mount and again, on the same parentElement, whenever `data` changes; the cleanup
 // it returns runs only when the element is removed.
 //
-// `data` is one JSON message: {key, theme, built_for, src, config, charts: [{key, span, height,
+// `data` is one JSON message: {key, theme, built_for, src, config, charts: [{key, span, height, fit,
 // weight, figure}]}. `built_for` names the theme ("light" or "dark") the figures' colours were
 // chosen for; when the page shows the other one, the board says so through the component's
 // `theme` state and Python sends figures for it.
@@ -281,6 +281,7 @@ export default function ({ data, parentElement, setStateValue }) {
 
 function forget(board, div) {
   board._live.queue.delete(div.dataset.key);
+  board._live.last?.delete(div.dataset.key);
   board._live.seen.unobserve(div);
   div._plotlyLiveResize?.disconnect();
   window.Plotly?.purge(div);
