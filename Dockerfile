@@ -30,16 +30,12 @@ RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock \
     && pip check \
     && rm /tmp/requirements.lock
 
-# plotly's bundled plotly.js, served at /app/static/plotly.min.js (server.enableStaticServing
-# in .streamlit/config.toml). Same file and size as ui/plotly_live.py would copy, so the
-# app, running as a non-root user, never needs to write it.
-RUN python -c "import pathlib, shutil, plotly; src = pathlib.Path(plotly.__file__).parent / 'package_data' / 'plotly.min.js'; dst = pathlib.Path('/app/static/plotly.min.js'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst); print(src, '->', dst, dst.stat().st_size, 'bytes')"
-
 # Only what the app needs, one line per top-level file or package the page imports. A new one
 # (e.g. viz/) goes here AND in .dockerignore's list of what enters the build context.
 COPY app.py ./
 COPY softmax/ ./softmax/
 COPY ui/ ./ui/
+COPY viz/ ./viz/
 COPY .streamlit/ ./.streamlit/
 
 USER 10001:10001

@@ -180,9 +180,9 @@ def rate(points: list[list]) -> float:
 def figure_cost_ms(iterations: int = 5000, repeats: int = 20) -> dict[str, float]:
     """Median ms for one fragment run's figure work: all_figures(snapshot) and the JSON sent per chart."""
     from softmax.config import Config
-    from softmax.figures import all_figures
     from softmax.runner import Trainer
     from ui.plotly_live import figure_json
+    from viz.figures import all_figures
 
     trainer = Trainer(Config(speed=2000.0, iterations=100_000))
     snap = trainer.step(iterations)

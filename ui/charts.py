@@ -1,17 +1,55 @@
-"""The "Watch it learn" tab: the five live charts of a snapshot, drawn in place as one board."""
+"""The "Watch it learn" tab: the live charts of a snapshot, drawn in place as one board.
+
+Which charts there are follows the model (``viz.figures.chart_names``); this module only
+lays them out, passes on the picked example and the page's theme, and turns a click on a
+point into the picked example.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from softmax.figures import all_figures
 from softmax.snapshot import Snapshot
-from ui.plotly_live import Panel, plotly_board, plotly_live
+from ui.plotly_live import Panel, browser_theme, plotly_board, plotly_live
+from viz.figures import all_figures
+from viz.gradients import numbers_span
 
-# (chart, columns of six it spans, share of the browser's drawing time when it cannot draw
-# every refresh): loss beside the decision regions, the two a student watches while it
-# trains; the current dW table beside its history; the dscores panels across the page.
-LAYOUT = (("loss", 3, 3), ("decision", 3, 2), ("gradient_table", 2, 1), ("gradient_history", 4, 1), ("dscores", 6, 1))
+BOARD = "charts"  # the Watch tab's board: its component key
+
+# (columns of six a chart spans, share of the browser's drawing time when it cannot draw every
+# refresh). Loss beside the decision regions: the two a student watches while it trains, on the
+# first screen. The grid flows left to right in rows of six; ``layout`` pairs the rest up.
+WEIGHTS = {"loss": 3, "decision": 2}
+FIRST_SCREEN = ("loss", "decision")  # whole on a 1280x720 projector when the page above leaves room
+FIT_MIN = 300  # ... but never shorter than this (px): below it a chart stops being legible
+
+
+def layout(names: list[str], classes: int) -> dict[str, tuple[int, int]]:
+    """(span, weight) of each chart, in rows of six:
+
+    - linear softmax: loss | decision; gradient now (its numbers' width: ``numbers_span``) beside
+      its history (the rest of the row, or a row of its own at seven classes and more); dscores.
+    - what a model adds (a net's hidden layer, the SVM's margins) goes in half rows after the
+      first; the output layer's gradient fills a half row left over, else a net's first-layer
+      gradient (one column a hidden unit) shares it, else the first layer gets a whole row.
+    - a net's history (one panel per parameter) and the dscores panels take whole rows.
+    """
+    spans = {name: 6 for name in names}
+    spans["loss"] = spans["decision"] = 3
+    extra = [n for n in ("hidden", "margins") if n in names]
+    first = [n for n in names if n.startswith("gradient_table_")]
+    for name in extra:
+        spans[name] = 3
+    table = 3 if first else numbers_span(classes)  # a net's output table shows its numbers on hover
+    if not extra and not first:
+        spans["gradient_table"] = table
+        spans["gradient_history"] = 6 - table if table < 6 else 6
+    elif len(extra) % 2 == 1:
+        spans["gradient_table"] = min(max(table, 3), 6)
+    elif first:
+        spans["gradient_table"] = 3
+        spans[first[0]] = 3
+    return {name: (spans[name], WEIGHTS.get(name, 1)) for name in names}
 
 
 def clicked_point(click: dict | None, key: str) -> int | None:
@@ -24,12 +62,31 @@ def clicked_point(click: dict | None, key: str) -> int | None:
     return int(custom[0]) if isinstance(custom, list) and custom else None
 
 
+def pick(snap: Snapshot, key: str) -> int | None:
+    """The example a new click on the board ``key`` picked (it becomes ``st.session_state.example``),
+    read before the figures are built so that they ring it at once; and the picked example."""
+    state = st.session_state.get(key)
+    click = state.get("click") if hasattr(state, "get") else None
+    i = clicked_point(click, key)
+    if i is not None and 0 <= i < len(snap.y):
+        st.session_state.example = i
+    example = st.session_state.get("example")
+    return example if isinstance(example, int) and 0 <= example < len(snap.y) else None
+
+
 def draw(fig: dict, key: str) -> int | None:
     """Draw one figure in place (no remount, no flicker); returns the index of a training point
-    clicked since the last run, or None."""
+    clicked since the last run, or None. Build the figure for ``browser_theme(key)`` (viz's
+    figures say which theme they were built for; the board asks for the other when needed)."""
     return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key)
 
 
 def charts(snap: Snapshot) -> None:
-    figs = all_figures(snap)
-    plotly_board([Panel(name, figs[name], span, weight=weight) for name, span, weight in LAYOUT], key="charts")
+    """The Watch tab's board: every chart of the snapshot's model, the picked example ringed."""
+    picked = pick(snap, BOARD)
+    theme = browser_theme(BOARD)
+    figs = all_figures(snap, picked=picked, theme=theme)
+    spans = layout(list(figs), snap.K)
+    plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
+                        fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
+                 key=BOARD)

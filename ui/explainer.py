@@ -19,10 +19,11 @@ import streamlit as st
 from softmax.config import format_value
 from softmax.explain import Example, Layer, balances, check_budget, example, layers, notes_lines, relu_gate
 from softmax.export import export_script
-from softmax.figures import decision_figure
 from softmax.gradcheck import BELOW, CHECKED, KINK, SKIPPED, STATUS_TEXT, GradCheck, check_snapshot
 from softmax.snapshot import Snapshot
 from ui.charts import clicked_point, draw
+from ui.plotly_live import browser_theme
+from viz.figures import decision_figure
 
 CHART_KEY = "explain_decision"
 SMALL_TABLE = 12  # rows: more than this go into a scrolling table
@@ -363,10 +364,10 @@ def highlighted(snap: Snapshot, i: int) -> dict:
     last one drawn (a neighbour drawn over the point clicked: clicking point 150 picked 153);
     WebGL points are picked by the nearest centre. The ring is not pickable (hoverinfo skip).
     """
-    fig = decision_figure(snap)
+    fig = decision_figure(snap, theme=browser_theme(CHART_KEY))
     data = [({**t, "type": "scattergl"} if t.get("type") == "scatter" and "customdata" in t else t)
             for t in fig["data"]]
-    x, y = snap.X[i]
+    x, y = snap.points[i]
     ring = {"type": "scatter", "mode": "markers", "x": [float(x)], "y": [float(y)], "name": f"example {i}",
             "hoverinfo": "skip", "showlegend": True,
             "marker": {"symbol": "circle-open", "size": 22, "color": PICK_COLOR, "line": {"width": 4}}}

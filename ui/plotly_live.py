@@ -3,304 +3,101 @@
 ``st.plotly_chart`` in Streamlit 1.67 gives its element an id hashed from the figure, so
 every data change remounts the chart and it blanks for a moment. :func:`plotly_board` is a
 small ``st.components.v2`` component instead: Streamlit keeps it mounted under its ``key``
-and hands each new set of figures to the JavaScript below, which redraws the same divs in
-place, laid out on a six-column grid. :func:`plotly_live` is a board of one chart.
-Figures are still built in Python; only the drawing moves to the browser.
+and hands each new set of figures to its JavaScript (``board.js``, styled by ``board.css``,
+beside this file), which redraws the same divs in place, laid out on a six-column grid.
+:func:`plotly_live` is a board of one chart. Figures are still built in Python; only the
+drawing moves to the browser.
 
-plotly.js is loaded once per page from the copy the plotly package ships, served by
-Streamlit's static file serving (``server.enableStaticServing = true``) at
-``/app/static/plotly.min.js``; nothing is fetched from the internet.
+plotly.js is loaded once per page from the copy the plotly package ships, read where the
+package is installed: from :func:`plotly_js_route` when the app mounts it (``st.App``), else
+as Streamlit component assets. Nothing is fetched from the internet, and nothing is written
+into the app's folder (a read-only deployment works).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import shutil
-import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
+import streamlit.components.v1 as components
 from plotly.utils import PlotlyJSONEncoder
+from streamlit import runtime
 
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-STATIC_NAME = "plotly.min.js"
+# The plotly package pins the plotly.js it ships: its version busts browser caches.
+ROUTE = f"/vendor/plotly-{plotly.__version__}.min.js"
+_ASSETS = "plotly_js"  # the component-asset fallback's name (see _plotly_src)
 
-# Runs in the page (isolate_styles=False, so parentElement is an ordinary div). Streamlit
-# calls the default export on mount and again, on the same parentElement, whenever `data`
-# changes; the cleanup it returns runs only when the element is removed.
-_JS = r"""
-const LOADS = (window.__plotlyLiveLoads ??= {});
-
-function loadPlotly(src) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  LOADS[src] ??= new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = src;
-    script.onload = () => resolve(window.Plotly);
-    script.onerror = () => { delete LOADS[src]; reject(new Error(`could not load ${src}`)); };
-    document.head.appendChild(script);
-  });
-  return LOADS[src];
-}
-
-// A template from the Streamlit theme's CSS variables, so light and dark both read well.
-// The same object while the theme stays: plotly.js then sees an unchanged template.
-let templateCache = { key: null, template: null };
-function themeTemplate(el) {
-  const css = getComputedStyle(el);
-  const v = (name) => css.getPropertyValue(name).trim();
-  const text = v("--st-text-color") || "#31333f";
-  const grid = v("--st-border-color-light") || "rgba(128,128,128,0.25)";
-  const font = v("--st-font");
-  const palette = v("--st-chart-categorical-colors");
-  const key = [text, grid, font, palette].join("|");
-  if (templateCache.key === key) return templateCache.template;
-  const colors = palette.split(",").map((c) => c.trim()).filter(Boolean);
-  const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };
-  const layout = {
-    font: { color: text, family: font || undefined },
-    paper_bgcolor: "rgba(0,0,0,0)",
-    plot_bgcolor: "rgba(0,0,0,0)",
-    margin: { l: 48, r: 16, t: 40, b: 40 },
-    xaxis: axis,
-    yaxis: axis,
-    legend: { bgcolor: "rgba(0,0,0,0)" },
-  };
-  if (colors.length) layout.colorway = colors;
-  templateCache = { key, template: { layout } };
-  return templateCache.template;
-}
-
-// WebGL traces (many points) where the browser has WebGL, SVG ones where it has not.
-let webgl = null;
-function withoutWebGL(traces) {
-  webgl ??= (() => {
-    try { return !!document.createElement("canvas").getContext("webgl"); } catch (e) { return false; }
-  })();
-  return webgl ? traces : traces.map((t) => (t.type === "scattergl" ? { ...t, type: "scatter" } : t));
-}
-
-// Charts not on screen are redrawn at most this often (ms): a projector shows the top of the
-// page; a full-page screenshot or a scroll still finds every chart drawn and recent.
-const HIDDEN_MS = 1000;
-
-// Draw one queued chart per animation frame, always its newest figure: the page stays
-// responsive between charts (a Pause click is handled at once), and figures that arrive
-// faster than the browser draws are skipped rather than queued. When the browser cannot
-// draw everything, each chart gets a share of drawing time in proportion to its weight
-// (stride scheduling on the measured cost): the charts a student watches keep up, the
-// costly panels update less often.
-// A chart off screen waits.
-function schedule(board) {
-  const s = board._live;
-  if (!s.frame) s.frame = requestAnimationFrame(() => drawNext(board));
-}
-
-// A press or a key holds the drawing for a moment, so what answers it (a click's rerun,
-// the heading it brings) is not queued behind a chart being drawn: Pause feels immediate.
-const INPUT_HOLD_MS = 300;
-if (!window.__plotlyLiveInput) {
-  window.__plotlyLiveInput = { until: 0 };
-  const hold = () => { window.__plotlyLiveInput.until = performance.now() + INPUT_HOLD_MS; };
-  document.addEventListener("pointerdown", hold, true);
-  document.addEventListener("keydown", hold, true);
-}
-
-function drawNext(board) {
-  const s = board._live;
-  s.frame = 0;
-  if (!board.isConnected) return;
-  const now = performance.now();
-  const held = window.__plotlyLiveInput.until - now;
-  if (held > 0) {
-    clearTimeout(s.held);
-    s.held = setTimeout(() => schedule(board), held);
-    return;
-  }
-  let next = null;
-  for (const [key, job] of s.queue) {
-    const div = job.div;
-    if (!div.isConnected) { s.queue.delete(key); continue; }
-    if (!div._plotlyLiveVisible && div._plotlyLiveDrawnAt && now - div._plotlyLiveDrawnAt < HIDDEN_MS) continue;
-    if (!next || div._plotlyLivePass < next.div._plotlyLivePass) next = job;
-  }
-  if (next) {
-    s.queue.delete(next.chart.key);
-    draw(board, next).finally(() => s.queue.size && schedule(board));
-  } else if (s.queue.size && !s.wake) {  // only hidden charts wait: look again when one is due
-    s.wake = setTimeout(() => { s.wake = 0; schedule(board); }, HIDDEN_MS);
-  }
-}
-
-function draw(board, { div, chart, msg }) {
-  return loadPlotly(msg.src)
-    .then((Plotly) => {
-      if (!div.isConnected) return;
-      // uirevision keeps a student's zoom and legend clicks across refreshes.
-      const layout = { uirevision: chart.key, ...(chart.figure.layout || {}), autosize: true, height: chart.height };
-      delete layout.width;
-      if (msg.theme === "streamlit") layout.template = themeTemplate(board);
-      const started = performance.now();
-      return Plotly.react(div, withoutWebGL(chart.figure.data || []), layout, msg.config).then(() => {
-        div._plotlyLiveDrawnAt = performance.now();
-        div._plotlyLivePass += (div._plotlyLiveDrawnAt - started) / chart.weight;
-        if (div._plotlyLiveReady) return;
-        div._plotlyLiveReady = true;
-        div.on("plotly_click", (ev) => {
-          const p = ev.points && ev.points[0];
-          if (!p) return;
-          board._live.setState("click", {
-            chart: chart.key,
-            curve: p.curveNumber,
-            index: p.pointIndex ?? p.pointNumber ?? null,
-            x: p.x ?? null,
-            y: p.y ?? null,
-            // a row of a typed array would reach Python as {"0": ..}: send a plain list
-            customdata: ArrayBuffer.isView(p.customdata) ? Array.from(p.customdata) : (p.customdata ?? null),
-            time: Date.now(),  // tells a new click from the last one, even on the same point
-          });
-        });
-        let frame = 0;
-        div._plotlyLiveResize = new ResizeObserver(() => {
-          cancelAnimationFrame(frame);
-          frame = requestAnimationFrame(() => div.isConnected && Plotly.Plots.resize(div));
-        });
-        div._plotlyLiveResize.observe(div);
-      });
-    })
-    .catch((err) => {
-      div.textContent = `plotly_live: ${err}`;
-      console.error(err);
-    });
-}
-
-export default function ({ data, parentElement, setStateValue }) {
-  const msg = JSON.parse(new TextDecoder().decode(data));
-  let board = parentElement.querySelector(":scope > .plotly-board");
-  if (!board) {
-    board = document.createElement("div");
-    board.className = "plotly-board";
-    parentElement.appendChild(board);
-    board._live = { queue: new Map(), frame: 0, wake: 0 };
-    board._live.seen = new IntersectionObserver((entries) => {
-      for (const e of entries) e.target._plotlyLiveVisible = e.isIntersecting;
-      schedule(board);
-    });
-  }
-  const s = board._live;
-  s.setState = setStateValue;
-  const keys = new Set(msg.charts.map((c) => c.key));
-  for (const div of [...board.children]) {
-    if (!keys.has(div.dataset.key)) forget(board, div);
-  }
-  msg.charts.forEach((chart, i) => {
-    let div = [...board.children].find((d) => d.dataset.key === chart.key);
-    if (!div) {
-      div = document.createElement("div");
-      div.className = "plotly-live";
-      div.dataset.key = chart.key;
-      // a new chart starts level with the others' drawing time, first in line
-      const passes = [...board.children].map((d) => d._plotlyLivePass);
-      div._plotlyLivePass = passes.length ? Math.min(...passes) : 0;
-      s.seen.observe(div);
-    }
-    if (board.children[i] !== div) board.insertBefore(div, board.children[i] ?? null);
-    div.style.gridColumn = `span ${chart.span}`;
-    div.style.height = `${chart.height}px`;
-    div._plotlyLiveSeq = (div._plotlyLiveSeq || 0) + 1;  // figures received (benchmarks read it)
-    s.queue.set(chart.key, { div, chart, msg });
-  });
-  schedule(board);
-
-  // Streamlit may also call this when a newer figure overtakes a pending call, with the
-  // board still on the page; so purge only once it has really left the document.
-  return () => setTimeout(() => {
-    if (board.isConnected) return;
-    for (const div of [...board.children]) forget(board, div);
-    s.seen.disconnect();
-    clearTimeout(s.wake);
-    clearTimeout(s.held);
-    cancelAnimationFrame(s.frame);
-  }, 0);
-}
-
-function forget(board, div) {
-  board._live.queue.delete(div.dataset.key);
-  board._live.seen.unobserve(div);
-  div._plotlyLiveResize?.disconnect();
-  window.Plotly?.purge(div);
-  div.remove();
-}
-"""
-
-# Six grid columns: a chart spans some of them; in a narrow column (a phone, a sidebar
-# layout) every chart takes the whole width, as st.columns would stack.
-_CSS = """
-.plotly-board {
-  container-type: inline-size;
-  display: grid;
-  grid-template-columns: repeat(6, minmax(0, 1fr));
-  gap: 0.5rem 1rem;
-}
-.plotly-board > .plotly-live { width: 100%; min-width: 0; }
-@container (max-width: 720px) {
-  .plotly-board > .plotly-live { grid-column: 1 / -1 !important; }
-}
-"""
-
-_component = st.components.v2.component("plotly_live", js=_JS, css=_CSS, isolate_styles=False)
-_ensured: set[Path] = set()
+_component = st.components.v2.component(
+    "plotly_live", js=(HERE / "board.js").read_text(encoding="utf-8"),
+    css=(HERE / "board.css").read_text(encoding="utf-8"), isolate_styles=False)
+_route_mounted = False
 
 
-def ensure_static_plotly(root: Path) -> Path:
-    """Copy the plotly package's ``plotly.min.js`` to ``root/static/`` if missing or stale.
+def plotly_js_route(base_url_path: str | None = None) -> Route:
+    """A Starlette route serving the plotly package's own ``plotly.min.js``, for ``st.App(routes=[...])``.
 
-    ``root`` is the folder of the page's main script (Streamlit serves ``root/static/``
-    at ``/app/static/``). Staleness is judged by size; the copy is written to a temporary
-    file and renamed, so concurrent servers never serve half a file. Returns the path.
+    Nothing is copied or written: the file is read from the installed package, so a read-only
+    deployment works. Served with an ETag and a year's ``immutable`` cache (the URL carries
+    the plotly version), so a reload costs no download. ``base_url_path`` defaults to the
+    ``server.baseUrlPath`` option. Calling this tells the boards of this process to load
+    plotly.js from the route; without it they use Streamlit's component assets (see
+    ``_plotly_src``).
     """
-    dest = Path(root) / "static" / STATIC_NAME
-    if dest.is_file() and dest.stat().st_size == PLOTLY_JS.stat().st_size:
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".plotly-", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(PLOTLY_JS, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return dest
+    global _route_mounted
+    from starlette.responses import FileResponse, Response
+    from starlette.routing import Route
+
+    stat = PLOTLY_JS.stat()  # the installed package does not change under a running server
+    cache = {"Cache-Control": "public, max-age=31536000, immutable"}
+
+    async def plotly_js(request: Request) -> Response:
+        response = FileResponse(PLOTLY_JS, media_type="text/javascript", stat_result=stat, headers=cache)
+        if request.headers.get("if-none-match") == response.headers["etag"]:  # a revalidation: no body
+            return Response(status_code=304, headers={**cache, "ETag": response.headers["etag"]})
+        return response
+
+    base = st.get_option("server.baseUrlPath") if base_url_path is None else base_url_path
+    _route_mounted = True
+    return Route(_prefix(base) + ROUTE, plotly_js, methods=["GET", "HEAD"])
 
 
-def _script_root() -> Path:
-    """Folder of the running page's main script (where Streamlit looks for ``static/``)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return _folder(ctx.main_script_path if ctx is not None else None)
+def _prefix(base_url_path: str) -> str:
+    base = (base_url_path or "").strip("/")
+    return f"/{base}" if base else ""
 
 
-@functools.lru_cache(maxsize=8)
-def _folder(main_script: str | None) -> Path:
-    # Resolving a path touches the file system: once per script, not once per chart and refresh.
-    return Path(main_script).resolve().parent if main_script else Path.cwd()
+_registries: weakref.WeakSet = weakref.WeakSet()
 
 
-@functools.lru_cache(maxsize=8)
-def _plotly_src(base_url_path: str) -> str:
-    """URL of the served plotly.js under ``server.baseUrlPath``; the file size busts caches."""
-    base = base_url_path.strip("/")
-    prefix = f"/{base}" if base else ""
-    return f"{prefix}/app/static/{STATIC_NAME}?v={PLOTLY_JS.stat().st_size}"
+def _plotly_src() -> str:
+    """Where this page loads plotly.js from: the route, if this process mounted it, else the plotly
+    package's folder served as a (v1) component's assets at ``/component/...``, which needs
+    no route and no file written, for a page run with a plain ``streamlit run``. That folder
+    holds only the package's own public files (plotly.js, its templates and sample datasets);
+    the component route answers with ``Cache-Control: public`` and no ETag, so a reload
+    downloads plotly.js again (1.5 MB gzipped), where the route answers 304."""
+    prefix = _prefix(st.get_option("server.baseUrlPath") or "")
+    if _route_mounted:
+        return prefix + ROUTE
+    # Registered once per runtime (a test may start several), from inside a script run.
+    registry = runtime.get_instance().component_registry if runtime.exists() else None
+    if registry is not None and registry not in _registries:
+        components.declare_component(_ASSETS, path=str(PLOTLY_JS.parent))
+        _registries.add(registry)
+    return f"{prefix}/component/{__name__}.{_ASSETS}/{PLOTLY_JS.name}?v={plotly.__version__}"
 
 
 def figure_json(fig: go.Figure | dict[str, Any], *, keep_template: bool = False) -> str:
@@ -336,7 +133,9 @@ class Panel:
     ``span`` is how many of the board's six columns the chart takes (6: the full width);
     ``height`` in pixels, by default the figure's own ``layout.height`` or 400. ``weight``
     matters only when the browser cannot draw every figure it is sent: each chart then
-    gets a share of the drawing time in proportion to its weight.
+    gets a share of the drawing time in proportion to its weight. ``fit``: a smallest height;
+    the chart is then made no taller than the first screen leaves below the board's top (the
+    charts that must show whole on a projector), and no shorter than ``fit``.
     """
 
     key: str
@@ -344,17 +143,19 @@ class Panel:
     span: int = 6
     height: int | None = None
     weight: float = 1.0
+    fit: int | None = None
 
     def __post_init__(self) -> None:
-        if not (1 <= self.span <= 6 and self.weight > 0):
-            raise ValueError(f"panel {self.key!r}: span must be 1 to 6 and weight positive")
+        if not (1 <= self.span <= 6 and self.weight > 0) or (self.fit is not None and self.fit < 100):
+            raise ValueError(f"panel {self.key!r}: span must be 1 to 6, weight positive, fit at least 100")
 
     def spec(self) -> str:
         fig = self.figure
         layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
         height = int(self.height or layout.get("height") or 400)
+        fit = "null" if self.fit is None else int(self.fit)
         return (f'{{"key":{json.dumps(self.key)},"span":{int(self.span)},"height":{height},'
-                f'"weight":{float(self.weight)!r},"figure":')
+                f'"weight":{float(self.weight)!r},"fit":{fit},"figure":')
 
 
 def plotly_board(
@@ -362,6 +163,7 @@ def plotly_board(
     *,
     key: str,
     theme: Literal["streamlit"] | None = "streamlit",
+    built_for: Literal["light", "dark"] | None = None,
 ) -> dict[str, Any] | None:
     """Draw several charts as one element that stays mounted under ``key`` and updates in place.
 
@@ -376,6 +178,10 @@ def plotly_board(
         theme: ``"streamlit"`` replaces each figure's template with one drawn from the
             Streamlit theme (text, grid and series colors, transparent background);
             ``None`` keeps the figures' own templates.
+        built_for: the theme ("light" or "dark") whose colours the figures use, if any (by
+            default the one their ``layout.meta.theme`` names, as viz's figures do). When the
+            page shows the other one, the board reports it (``browser_theme(key)``) and the
+            enclosing fragment reruns, to build the figures again for it.
 
     Returns:
         The last clicked point, ``{"chart", "curve", "index", "x", "y", "customdata"}``
@@ -383,22 +189,41 @@ def plotly_board(
         the enclosing fragment (or script); the value is kept in
         ``st.session_state[key]["click"]``.
     """
-    root = _script_root()
-    if root not in _ensured:
-        ensure_static_plotly(root)
-        _ensured.add(root)
+    if built_for is None:
+        named = {_figure_theme(p.figure) for p in panels}
+        built_for = named.pop() if len(named) == 1 else None
     meta = {
         "key": key,
         "theme": theme,
-        "src": _plotly_src(st.get_option("server.baseUrlPath") or ""),
+        "built_for": built_for,
+        "src": _plotly_src(),
         "config": {"displayModeBar": False, "responsive": True},
     }
     # One JSON object sent as bytes: the figures' JSON is spliced in, not re-encoded.
     keep = theme is None
     charts = ",".join(f"{p.spec()}{figure_json(p.figure, keep_template=keep)}}}" for p in panels)
     payload = f'{json.dumps(meta)[:-1]},"charts":[{charts}]}}'
-    result = _component(key=key, data=payload.encode(), on_click_change=_ignore)
+    result = _component(key=key, data=payload.encode(), on_click_change=_ignore, on_theme_change=_ignore)
     return result.get("click")
+
+
+def _figure_theme(fig: go.Figure | dict[str, Any]) -> str | None:
+    """The theme a figure says it was built for (``layout.meta.theme``), or None."""
+    layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
+    meta = layout.get("meta")
+    theme = meta.get("theme") if isinstance(meta, dict) else None
+    return theme if theme in ("light", "dark") else None
+
+
+def browser_theme(key: str) -> str:
+    """"dark" or "light": the theme the page shows, as the board under ``key`` last reported it
+    (Streamlit's own guess before the board has drawn). Build the board's figures for it."""
+    state = st.session_state.get(key)
+    reported = state.get("theme") if hasattr(state, "get") else None
+    if reported in ("light", "dark"):
+        return reported
+    guess = st.context.theme.type
+    return guess if guess in ("light", "dark") else "light"
 
 
 def plotly_live(
@@ -407,6 +232,7 @@ def plotly_live(
     key: str,
     height: int = 400,
     theme: Literal["streamlit"] | None = "streamlit",
+    built_for: Literal["light", "dark"] | None = None,
 ) -> dict[str, Any] | None:
     """Draw ``fig`` into a chart that stays mounted under ``key`` and updates in place.
 
@@ -414,4 +240,4 @@ def plotly_live(
     Returns the last clicked point (``{"chart", "curve", "index", "x", "y", "customdata"}``)
     or ``None``.
     """
-    return plotly_board([Panel(key, fig, 6, height)], key=key, theme=theme)
+    return plotly_board([Panel(key, fig, 6, height)], key=key, theme=theme, built_for=built_for)

@@ -1,0 +1,289 @@
+// The board: several Plotly charts kept mounted in one Streamlit component, redrawn in place.
+//
+// Loaded by ui/plotly_live.py as the component's JavaScript. It runs in the page
+// (isolate_styles=False, so parentElement is an ordinary div). Streamlit calls the default
+// export on mount and again, on the same parentElement, whenever `data` changes; the cleanup
+// it returns runs only when the element is removed.
+//
+// `data` is one JSON message: {key, theme, built_for, src, config, charts: [{key, span, height, fit,
+// weight, figure}]}. `built_for` names the theme ("light" or "dark") the figures' colours were
+// chosen for; when the page shows the other one, the board says so through the component's
+// `theme` state and Python sends figures for it.
+
+const LOADS = (window.__plotlyLiveLoads ??= {});
+
+function loadPlotly(src) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  LOADS[src] ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => { delete LOADS[src]; reject(new Error(`could not load ${src}`)); };
+    document.head.appendChild(script);
+  });
+  return LOADS[src];
+}
+
+// A template from the Streamlit theme's CSS variables, so light and dark both read well.
+// The same object while the theme stays: plotly.js then sees an unchanged template.
+let templateCache = { key: null, template: null };
+function themeTemplate(el) {
+  const css = getComputedStyle(el);
+  const v = (name) => css.getPropertyValue(name).trim();
+  const text = v("--st-text-color") || "#31333f";
+  const grid = v("--st-border-color-light") || "rgba(128,128,128,0.25)";
+  const font = v("--st-font");
+  const palette = v("--st-chart-categorical-colors");
+  const key = [text, grid, font, palette].join("|");
+  if (templateCache.key === key) return templateCache.template;
+  const colors = palette.split(",").map((c) => c.trim()).filter(Boolean);
+  const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };
+  const layout = {
+    font: { color: text, family: font || undefined },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    margin: { l: 48, r: 16, t: 40, b: 40 },
+    xaxis: axis,
+    yaxis: axis,
+    legend: { bgcolor: "rgba(0,0,0,0)" },
+  };
+  if (colors.length) layout.colorway = colors;
+  templateCache = { key, template: { layout } };
+  return templateCache.template;
+}
+
+// "dark" or "light": the page's background, by its luminance. Streamlit's theme sets
+// --st-background-color; a custom theme may set any colour, so judge by brightness.
+function pageTheme(el) {
+  const bg = getComputedStyle(el).getPropertyValue("--st-background-color").trim()
+    || getComputedStyle(document.body).backgroundColor;
+  const rgb = parseColor(bg);
+  if (!rgb) return "light";
+  const [r, g, b] = rgb.map((v) => {
+    v /= 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.18 ? "dark" : "light";
+}
+
+function parseColor(c) {
+  let m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(c);
+  if (m) return m.slice(1, 4).map((h) => parseInt(h, 16));
+  m = /rgba?\(\s*([\d.]+)[ ,]+([\d.]+)[ ,]+([\d.]+)/.exec(c);
+  return m ? m.slice(1, 4).map(Number) : null;
+}
+
+// Tell Python which theme the page shows when the figures were built for the other one
+// (the first load, a switch in the settings menu). Once per change: a rerun follows.
+function reportTheme(board) {
+  const s = board._live;
+  if (!s.builtFor || !s.setState) return;
+  const shown = pageTheme(board);
+  if (shown !== s.builtFor && shown !== s.themeSent) {
+    s.themeSent = shown;
+    s.setState("theme", shown);
+  }
+}
+
+// WebGL traces (many points) where the browser has WebGL, SVG ones where it has not.
+let webgl = null;
+function withoutWebGL(traces) {
+  webgl ??= (() => {
+    try { return !!document.createElement("canvas").getContext("webgl"); } catch (e) { return false; }
+  })();
+  return webgl ? traces : traces.map((t) => (t.type === "scattergl" ? { ...t, type: "scatter" } : t));
+}
+
+// Charts not on screen are redrawn at most this often (ms): a projector shows the top of the
+// page; a full-page screenshot or a scroll still finds every chart drawn and recent.
+const HIDDEN_MS = 1000;
+
+// Draw one queued chart per animation frame, always its newest figure: the page stays
+// responsive between charts (a Pause click is handled at once), and figures that arrive
+// faster than the browser draws are skipped rather than queued. When the browser cannot
+// draw everything, each chart gets a share of drawing time in proportion to its weight
+// (stride scheduling on the measured cost): the charts a student watches keep up, the
+// costly panels update less often.
+// A chart off screen waits.
+function schedule(board) {
+  const s = board._live;
+  if (!s.frame) s.frame = requestAnimationFrame(() => drawNext(board));
+}
+
+// A press or a key holds the drawing for a moment, so what answers it (a click's rerun,
+// the heading it brings) is not queued behind a chart being drawn: Pause feels immediate.
+const INPUT_HOLD_MS = 300;
+if (!window.__plotlyLiveInput) {
+  window.__plotlyLiveInput = { until: 0 };
+  const hold = () => { window.__plotlyLiveInput.until = performance.now() + INPUT_HOLD_MS; };
+  document.addEventListener("pointerdown", hold, true);
+  document.addEventListener("keydown", hold, true);
+}
+
+function drawNext(board) {
+  const s = board._live;
+  s.frame = 0;
+  if (!board.isConnected) return;
+  const now = performance.now();
+  const held = window.__plotlyLiveInput.until - now;
+  if (held > 0) {
+    clearTimeout(s.held);
+    s.held = setTimeout(() => schedule(board), held);
+    return;
+  }
+  let next = null;
+  for (const [key, job] of s.queue) {
+    const div = job.div;
+    if (!div.isConnected) { s.queue.delete(key); continue; }
+    if (!div._plotlyLiveVisible && div._plotlyLiveDrawnAt && now - div._plotlyLiveDrawnAt < HIDDEN_MS) continue;
+    if (!next || div._plotlyLivePass < next.div._plotlyLivePass) next = job;
+  }
+  if (next) {
+    s.queue.delete(next.chart.key);
+    draw(board, next).finally(() => s.queue.size && schedule(board));
+  } else if (s.queue.size && !s.wake) {  // only hidden charts wait: look again when one is due
+    s.wake = setTimeout(() => { s.wake = 0; schedule(board); }, HIDDEN_MS);
+  }
+}
+
+function draw(board, job) {
+  const { div, chart, msg } = job;
+  return loadPlotly(msg.src)
+    .then((Plotly) => {
+      if (!div.isConnected) return;
+      // uirevision keeps a student's zoom and legend clicks across refreshes.
+      const layout = { uirevision: chart.key, ...(chart.figure.layout || {}), autosize: true, height: job.height };
+      delete layout.width;
+      if (msg.theme === "streamlit") layout.template = themeTemplate(board);
+      const started = performance.now();
+      return Plotly.react(div, withoutWebGL(chart.figure.data || []), layout, msg.config).then(() => {
+        div._plotlyLiveDrawnAt = performance.now();
+        div._plotlyLivePass += (div._plotlyLiveDrawnAt - started) / chart.weight;
+        if (div._plotlyLiveReady) return;
+        div._plotlyLiveReady = true;
+        div.on("plotly_click", (ev) => {
+          const p = ev.points && ev.points[0];
+          if (!p) return;
+          board._live.setState("click", {
+            chart: chart.key,
+            curve: p.curveNumber,
+            index: p.pointIndex ?? p.pointNumber ?? null,
+            x: p.x ?? null,
+            y: p.y ?? null,
+            // a row of a typed array would reach Python as {"0": ..}: send a plain list
+            customdata: ArrayBuffer.isView(p.customdata) ? Array.from(p.customdata) : (p.customdata ?? null),
+            time: Date.now(),  // tells a new click from the last one, even on the same point
+          });
+        });
+        let frame = 0;
+        div._plotlyLiveResize = new ResizeObserver(() => {
+          cancelAnimationFrame(frame);
+          frame = requestAnimationFrame(() => div.isConnected && Plotly.Plots.resize(div));
+        });
+        div._plotlyLiveResize.observe(div);
+      });
+    })
+    .catch((err) => {
+      div.textContent = `plotly_live: ${err}`;
+      console.error(err);
+    });
+}
+
+// Charts with a `fit` height (the first row: what a student watches while it trains) are made
+// no taller than the first screen leaves below the board's top, and no shorter than `fit`: on
+// a 1280x720 projector the loss and the decision regions then show whole without scrolling.
+// The room is measured in the page, whatever the scroll, and again when the window resizes.
+function room(board) {
+  let scrolled = window.scrollY;
+  for (let e = board.parentElement; e; e = e.parentElement) scrolled += e.scrollTop;
+  return Math.floor(window.innerHeight - (board.getBoundingClientRect().top + scrolled) - 12);
+}
+
+function chartHeight(board, chart) {
+  return chart.fit ? Math.max(chart.fit, Math.min(chart.height, board._live.room)) : chart.height;
+}
+
+export default function ({ data, parentElement, setStateValue }) {
+  const msg = JSON.parse(new TextDecoder().decode(data));
+  let board = parentElement.querySelector(":scope > .plotly-board");
+  if (!board) {
+    board = document.createElement("div");
+    board.className = "plotly-board";
+    parentElement.appendChild(board);
+    board._live = { queue: new Map(), frame: 0, wake: 0 };
+    board._live.seen = new IntersectionObserver((entries) => {
+      for (const e of entries) e.target._plotlyLiveVisible = e.isIntersecting;
+      schedule(board);
+    });
+  }
+  const s = board._live;
+  s.setState = setStateValue;
+  s.room = room(board);  // what is above the board may have grown (a notice): measure each time
+  if (!s.onResize) {
+    s.onResize = () => {
+      s.room = room(board);
+      for (const div of board.children) {
+        const job = s.last?.get(div.dataset.key);
+        if (job && job.chart.fit) {
+          job.height = chartHeight(board, job.chart);
+          div.style.height = `${job.height}px`;
+          s.queue.set(job.chart.key, job);
+        }
+      }
+      schedule(board);
+    };
+    window.addEventListener("resize", s.onResize);
+  }
+  if (msg.built_for !== s.builtFor) s.themeSent = null;  // a new answer: report again if it is still wrong
+  s.builtFor = msg.built_for || null;
+  reportTheme(board);
+  // a theme switched while nothing redraws (paused): look once a second, it costs nothing
+  s.themeTimer ??= setInterval(() => board.isConnected && reportTheme(board), 1000);
+  const keys = new Set(msg.charts.map((c) => c.key));
+  for (const div of [...board.children]) {
+    if (!keys.has(div.dataset.key)) forget(board, div);
+  }
+  msg.charts.forEach((chart, i) => {
+    let div = [...board.children].find((d) => d.dataset.key === chart.key);
+    if (!div) {
+      div = document.createElement("div");
+      div.className = "plotly-live";
+      div.dataset.key = chart.key;
+      // a new chart starts level with the others' drawing time, first in line
+      const passes = [...board.children].map((d) => d._plotlyLivePass);
+      div._plotlyLivePass = passes.length ? Math.min(...passes) : 0;
+      s.seen.observe(div);
+    }
+    if (board.children[i] !== div) board.insertBefore(div, board.children[i] ?? null);
+    div.style.gridColumn = `span ${chart.span}`;
+    const height = chartHeight(board, chart);
+    div.style.height = `${height}px`;
+    div._plotlyLiveSeq = (div._plotlyLiveSeq || 0) + 1;  // figures received (benchmarks read it)
+    const job = { div, chart, msg, height };
+    s.queue.set(chart.key, job);
+    (s.last ??= new Map()).set(chart.key, job);
+  });
+  schedule(board);
+
+  // Streamlit may also call this when a newer figure overtakes a pending call, with the
+  // board still on the page; so purge only once it has really left the document.
+  return () => setTimeout(() => {
+    if (board.isConnected) return;
+    for (const div of [...board.children]) forget(board, div);
+    s.seen.disconnect();
+    clearTimeout(s.wake);
+    clearTimeout(s.held);
+    clearInterval(s.themeTimer);
+    window.removeEventListener("resize", s.onResize);
+    cancelAnimationFrame(s.frame);
+  }, 0);
+}
+
+function forget(board, div) {
+  board._live.queue.delete(div.dataset.key);
+  board._live.last?.delete(div.dataset.key);
+  board._live.seen.unobserve(div);
+  div._plotlyLiveResize?.disconnect();
+  window.Plotly?.purge(div);
+  div.remove();
+}
