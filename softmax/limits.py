@@ -1,55 +1,126 @@
 """Limits for a shared classroom server, from environment variables with documented defaults.
 
-    SOFTMAX_MAX_RUNNING      64     runs training at once in one server process
-    SOFTMAX_MAX_POINTS       5000   training points per run (points per class x classes)
-    SOFTMAX_MAX_CLASSES      10     classes per run
-    SOFTMAX_MAX_ITERATIONS   100000 iterations per run
-    SOFTMAX_MAX_SPEED        10000  iterations per second per run
-    SOFTMAX_MAX_RUN_SECONDS  600    seconds a run may train before it pauses itself
-    SOFTMAX_REFRESH_BUDGET   60     chart refreshes per second for the whole server (one process delivers
-                                    50-55 at one core, measured by bench/classroom.py), shared by the
-                                    sessions that are training: each gets min(its setting, budget / running),
-                                    and a page changes rate when the share moves by more than a quarter
+Each variable has an accepted range (``VARIABLES``); the page's widgets, the Config's own ranges
+and the server's capacity set it. An operator's typo fails closed: ``ServerLimits.from_env``
+raises ``LimitError`` naming the variable, the range and the value given, and the server refuses
+to start with that one line (app.py); it never falls back to defaults, which would silently
+lift every other limit too.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
 from .config import Config
+
+
+class LimitError(ValueError):
+    """A SOFTMAX_* variable that is malformed or out of range; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    kind: type  # int or float
+    lo: float
+    hi: float
+    what: str
+
+    def parse(self, name: str, raw: str) -> int | float:
+        text = raw.strip()
+        whole = self.kind is int
+        # ASCII digits only (Python's int() and float() also take other scripts' digits, "1_000", ...)
+        pattern = r"\+?[0-9]+" if whole else r"\+?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+        value = self.kind(text) if re.fullmatch(pattern, text) else None
+        if value is None or not self.lo <= value <= self.hi or not math.isfinite(value):  # (a huge int: no float)
+            kind = "a whole number" if whole else "a number"
+            raise LimitError(f"{name} must be {kind} from {self.lo:g} to {self.hi:g} ({self.what}), "
+                             f"got {_shown(raw)}")
+        return value
+
+
+def _shown(raw: str, most: int = 40) -> str:
+    """The operator's value, quoted and cut short (a variable can hold anything)."""
+    return repr(raw[:most]) + ("..." if len(raw) > most else "")
+
+
+# field name -> how its SOFTMAX_<NAME> variable is read. Ranges: what the page can show (a points
+# slider needs room above its 5 points per class, the Config allows 2-10 classes, 1-100 000
+# iterations and 1-10 000 iterations/s) and what one process can sensibly hold.
+VARIABLES: dict[str, Variable] = {
+    "max_running": Variable(int, 1, 1000, "runs training at once in this process"),
+    "max_running_per_address": Variable(int, 1, 1000, "runs training at once from one client address"),
+    "max_points": Variable(int, 20, 100_000, "points per run"),
+    "max_classes": Variable(int, 2, 10, "classes per run"),
+    "max_iterations": Variable(int, 1, 100_000, "iterations per run"),
+    "max_speed": Variable(float, 1, 10_000, "iterations per second per run"),
+    "max_run_seconds": Variable(float, 1, 86_400, "seconds a run trains before it pauses itself"),
+    "refresh_budget": Variable(float, 1, 1000, "chart refreshes per second for the whole process"),
+    "address_share": Variable(int, 1, 1000, "runs of one address counted when sharing the refresh budget"),
+    "max_sessions": Variable(int, 1, 10_000, "open pages in this process"),
+    "max_sessions_per_address": Variable(int, 1, 10_000, "open pages from one client address"),
+    "max_parked": Variable(int, 0, 10_000, "disconnected pages whose run is kept for a reconnect"),
+    "new_pages_per_minute": Variable(int, 1, 100_000, "pages one address may open a minute, after as many at once"),
+}
+
+
+def env_name(field_name: str) -> str:
+    return f"SOFTMAX_{field_name.upper()}"
+
+
+def parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    """A space- or comma-separated list of origins (``https://course.example.edu``) or ``'self'``."""
+    origins = []
+    for part in re.split(r"[\s,]+", raw.strip()):
+        if not part:
+            continue
+        if part == "'self'":
+            origins.append(part)
+            continue
+        url = urlsplit(part)
+        ok = (url.scheme in ("https", "http") and url.netloc and not url.path.strip("/") and not url.query
+              and not url.fragment and "@" not in url.netloc and re.fullmatch(r"[A-Za-z0-9.*:\[\]-]+", url.netloc))
+        if not ok:
+            raise LimitError(f"{name} must list origins such as https://course.example.edu (or 'self'), "
+                             f"separated by spaces, got {_shown(part)}")
+        origins.append(f"{url.scheme}://{url.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))
 
 
 @dataclass(frozen=True)
 class ServerLimits:
     max_running: int = 64
+    max_running_per_address: int = 40
     max_points: int = 5000
     max_classes: int = 10
     max_iterations: int = 100_000
     max_speed: float = 10_000.0
     max_run_seconds: float = 600.0
     refresh_budget: float = 60.0
+    address_share: int = 25
+    max_sessions: int = 200
+    max_sessions_per_address: int = 100
+    max_parked: int = 64
+    new_pages_per_minute: int = 60
+    frame_ancestors: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerLimits:
-        """Read SOFTMAX_<FIELD> variables; a malformed or non-positive one is a ValueError naming it."""
+        """Read the SOFTMAX_<FIELD> variables; the first malformed or out-of-range one is a LimitError."""
         environ = os.environ if environ is None else environ
-        values = {}
+        values: dict = {}
         for f in fields(cls):
-            name = f"SOFTMAX_{f.name.upper()}"
+            name = env_name(f.name)
             if name not in environ:
                 continue
-            kind = int if f.type == "int" else float
-            try:
-                value = kind(environ[name])
-            except ValueError:
-                whole = "whole " if kind is int else ""
-                raise ValueError(f"{name} must be a {whole}number, got {environ[name]!r}") from None
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive, got {environ[name]!r}")
-            values[f.name] = value
+            if f.name == "frame_ancestors":
+                values[f.name] = parse_origins(name, environ[name])
+            else:
+                values[f.name] = VARIABLES[f.name].parse(name, environ[name])
         return cls(**values)
 
     def upper(self, name: str, classes: int = 2) -> float | None:
@@ -74,11 +145,25 @@ class ServerLimits:
                 config = config.with_changes(**{name: cap})
         return config, notices
 
-    def refresh_rate(self, requested: float, running: int) -> float:
-        """Refreshes per second for one session: its own setting, backed off when many sessions train."""
-        return min(requested, max(0.5, self.refresh_budget / max(running, 1)))
+    def refresh_rate(self, requested: float, running: int, address_running: int | None = None,
+                     weight_total: float | None = None) -> float:
+        """Refreshes per second for one session: its own setting, backed off when many sessions train.
 
-    def rate_is_stale(self, current: float, requested: float, running: int) -> bool:
+        The budget is shared by client address first: an address counts as
+        ``min(its running sessions, address_share)`` (``weight_total`` is that sum over all
+        addresses), and its share is split between its own running sessions. A classroom behind
+        one NAT address that has the process to itself gets the whole budget, like separate
+        students; a client with 80 tabs gets no more than ``address_share`` students would.
+        Without the address figures, every running session counts once.
+        """
+        if address_running is None or weight_total is None:
+            share = self.refresh_budget / max(running, 1)
+        else:
+            n = max(address_running, 1)
+            share = self.refresh_budget * min(n, self.address_share) / max(weight_total, 1) / n
+        return min(requested, max(0.5, share))
+
+    def rate_is_stale(self, current: float, fair: float) -> bool:
         """True when a page polling at ``current`` should change rate: the fair rate now differs
         by more than a quarter (a page that started early must not keep its share as the class fills)."""
-        return not 0.8 <= self.refresh_rate(requested, running) / current <= 1.25
+        return not 0.8 <= fair / current <= 1.25
