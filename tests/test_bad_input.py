@@ -31,7 +31,7 @@ VALUES = strategies.one_of(
 
 
 def run_page(query: dict) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "ui" / "page.py"), default_timeout=60)
     for k, v in query.items():
         at.query_params[k] = v
     return at.run()
@@ -102,7 +102,7 @@ def test_no_user_input_reaches_eval_a_shell_or_a_file_path():
     banned_calls = {"eval", "exec", "compile", "__import__", "system", "popen", "Popen", "check_output",
                     "open", "read_text", "write_text", "unlink", "remove"}
     banned_modules = {"subprocess", "shlex", "pickle", "marshal"}
-    sources = [ROOT / "app.py", *sorted((ROOT / "softmax").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+    sources = [ROOT / "ui" / "page.py", *sorted((ROOT / "softmax").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
     found = []
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -113,5 +113,8 @@ def test_no_user_input_reaches_eval_a_shell_or_a_file_path():
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 if name in banned_calls:
                     found.append(f"{path.name}:{node.lineno} {name}")
-    # the one file operation: ui/plotly_live.py copies plotly's own plotly.min.js into static/
-    assert all(f.startswith("plotly_live.py") for f in found), found
+    # the file operations: ui/plotly_live.py copies plotly's own plotly.min.js into static/, and
+    # ui/server.py reads Streamlit's own index.html (a fixed path) to hash its inline script for the CSP
+    allowed = ("plotly_live.py:", "server.py:")
+    assert all(f.startswith(allowed) and (not f.startswith("server.py") or f.endswith("read_text"))
+               for f in found), found

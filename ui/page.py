@@ -1,64 +1,84 @@
 """The page: controls -> Config, one trainer per browser session, a fragment that draws snapshots.
 
-Run with ``streamlit run app.py``. All numbers come from the ``softmax`` package;
-this file only lays out widgets and charts.
+Run with ``streamlit run app.py`` (which serves this script through its ``st.App``). All numbers
+come from the ``softmax`` package; this file only lays out widgets and charts.
+
+Nothing a client sends is trusted: every widget value is checked where it is read (ui/inputs.py),
+text that came from a user is shown as plain text (ui/text.py), and each session's script runs are
+paced at the rate the server gave it (ui/sessions.py).
 """
 
 from __future__ import annotations
 
-import sys
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from softmax.config import SETTINGS, Config, format_value, setting_info, slider_values
 from softmax.data import DATASETS
-from softmax.limits import ServerLimits
+from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.trainer import Snapshot, TooManyTrainers, Trainer
+from ui import inputs, server, sessions
 from ui.charts import charts
 from ui.explainer import explainer
+from ui.text import plain
 
-try:
-    LIMITS = ServerLimits.from_env()
-except ValueError as exc:  # an operator's typo must not take the page down
-    print(f"softmax app: {exc}; using the default limits", file=sys.stderr)
-    LIMITS = ServerLimits()
-Trainer.max_running = LIMITS.max_running
 OWN = "own"  # the exercise chooser's "your own settings"
+# Whole-page runs (clicks, widget changes) a session may ask for: a burst, then this many a second.
+CLICK_BURST, CLICKS_PER_SECOND = 8, 4.0
+
+
+def server_limits() -> ServerLimits:
+    """This server's limits. app.py refuses to start on a bad SOFTMAX_* variable; should this page
+    run without it (AppTest, ``streamlit run ui/page.py``), it says so in one line and stops."""
+    try:
+        return ServerLimits.from_env()
+    except LimitError as exc:
+        st.error(f"This server is misconfigured: {plain(str(exc))}")
+        st.stop()
+
+
+LIMITS = server_limits()
+Trainer.max_running = LIMITS.max_running
+REGISTRY = sessions.registry(LIMITS)
 
 
 class _Lease:
-    """A session's hold on its trainer, kept in a session-scoped cache.
+    """A page connection's hold on its session's run, kept in a session-scoped cache.
 
-    Streamlit releases it the moment the page's websocket closes. The trainer
-    itself lives in session_state, which Streamlit keeps for a reconnect: so a
-    closed laptop pauses the run (no CPU for a page nobody sees) and a network
-    blip resumes it where it was.
+    Streamlit releases it the moment the page's websocket closes (on its event loop: the release
+    only signals, ui/sessions.py). The run itself lives in session_state, which Streamlit keeps
+    for a reconnect: so a closed laptop pauses the run (no CPU for a page nobody sees) and a
+    network blip resumes it where it was.
     """
 
-    def __init__(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        try:
-            trainer.resume()
-        except TooManyTrainers:
-            pass  # the student presses Start again; the page explains if the server is still full
+    def __init__(self, seat: sessions.Seat) -> None:
+        self.seat = seat
+        REGISTRY.connect(seat)
 
     def release(self) -> None:
-        self.trainer.suspend()
+        REGISTRY.release(self.seat)
 
 
 @st.cache_resource(scope="session", on_release=_Lease.release)
-def _lease(_trainer: Trainer) -> _Lease:
-    return _Lease(_trainer)
+def _lease(_seat: sessions.Seat) -> _Lease:
+    return _Lease(_seat)
 
 
-def session_trainer() -> Trainer:
-    """This browser session's run."""
-    if "trainer" not in st.session_state:
-        st.session_state.trainer = Trainer(st.session_state.config, max_seconds=LIMITS.max_run_seconds)
-    _lease(st.session_state.trainer)
-    return st.session_state.trainer
+def session_seat(config: Config) -> sessions.Seat:
+    """This browser session's run; a run set aside while the page was away starts again from its settings."""
+    seat = st.session_state.get("seat")
+    if not isinstance(seat, sessions.Seat):
+        seat = st.session_state.seat = sessions.new_seat(config, LIMITS)
+    _lease(seat)
+    if seat.trainer is None:
+        seat.trainer = Trainer(config, max_seconds=LIMITS.max_run_seconds)
+    if seat.set_aside:
+        seat.set_aside = False
+        st.session_state.busy_info = ("While this page was away the server needed the room: the run starts again "
+                                      "from iteration 0 with the same settings.")
+    return seat
 
 
 def _load(config: Config) -> None:
@@ -73,7 +93,7 @@ def url_settings() -> None:
         return
     setup = page_setup(st.query_params.to_dict())
     st.session_state.config = setup.config
-    st.session_state.notices = setup.notices
+    st.session_state.notices = [f"Link setting replaced: {n}" for n in setup.notices]
     st.session_state.exercise = setup.sentence
     st.session_state.hidden = setup.hidden
     st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), OWN)
@@ -103,11 +123,12 @@ def _control(name: str) -> None:
 
 
 def _new_data() -> None:
-    st.session_state.cfg_seed = (st.session_state.cfg_seed + 1) % (setting_info("seed")["hi"] + 1)
+    seed = inputs.last_good().seed
+    st.session_state.cfg_seed = (seed + 1) % (setting_info("seed")["hi"] + 1)
 
 
 def _choose_preset() -> None:
-    name = st.session_state.preset
+    name = inputs.choice(st.session_state.get("preset"), (OWN, *PRESETS), OWN)
     if name in PRESETS:
         _load(PRESETS[name].config)
     st.session_state.exercise = PRESETS[name].sentence if name in PRESETS else None
@@ -142,16 +163,21 @@ def share_link(config: Config) -> None:
                    "&hide=dataset,classes (any setting names) to hide controls, or use ?preset=NAME.")
 
 
-def _settings() -> Config:
-    return Config(**{name: st.session_state[f"cfg_{name}"] for name in SETTINGS})
+def _note(prefix: str, notices: list[str]) -> None:
+    """Notices for the next drawing of the page (shown as plain text: they quote what a user sent)."""
+    st.session_state.notices = st.session_state.get("notices", []) + [f"{prefix}: {n}" for n in notices]
 
 
 def sidebar() -> Config:
     """The settings panel; returns the Config it shows, within this server's limits."""
-    shown, notices = LIMITS.apply(_settings())
-    if notices:
+    inputs.check_choice(st.session_state, "preset", (OWN, *PRESETS), OWN)
+    # Before the controls are drawn: a value no control could have sent is replaced and put back.
+    checked, replaced = inputs.settings(st.session_state, LIMITS)
+    _note("Control value replaced", replaced)
+    shown, clamped = LIMITS.apply(checked)
+    if clamped:
         _load(shown)
-        st.session_state.notices = st.session_state.get("notices", []) + notices
+        _note("Link setting replaced", clamped)
     with st.sidebar:
         if "presets" not in st.session_state.hidden:
             st.selectbox("Exercise", [OWN, *PRESETS], key="preset", on_change=_choose_preset,
@@ -167,22 +193,24 @@ def sidebar() -> Config:
         for name in ("step_size", "reg", "iterations", "speed", "refresh"):
             _control(name)
         # a widget drawn before another changed (points before classes) may still exceed a limit
-        config, _ = LIMITS.apply(_settings())
+        config, _ = LIMITS.apply(inputs.settings(st.session_state, LIMITS, fix=False)[0])
+        inputs.remember(config)
         if "share" not in st.session_state.hidden:
             share_link(config)
     return config
 
 
-def _start(trainer: Trainer) -> None:
+def _start(seat: sessions.Seat) -> None:
     try:
-        trainer.start()
+        REGISTRY.start(seat)
     except TooManyTrainers as exc:
         st.session_state.busy = str(exc)
 
 
-def buttons(trainer: Trainer) -> None:
+def buttons(seat: sessions.Seat) -> None:
+    trainer = seat.trainer
     cols = st.columns(4)
-    cols[0].button("Start", type="primary", on_click=_start, args=(trainer,), width="stretch",
+    cols[0].button("Start", type="primary", on_click=_start, args=(seat,), width="stretch",
                    help="Train in the background; the charts follow live.")
     cols[1].button("Pause", on_click=trainer.pause, width="stretch", help="Stop training; nothing is lost.")
     cols[2].button("Step", on_click=trainer.step, width="stretch", help="Take exactly one gradient descent step.")
@@ -207,9 +235,16 @@ def status(snap: Snapshot) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Softmax gradient, live", layout="wide")
+    # Whole-page runs: this session's own allowance, and its address's (shared by its pages).
+    sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
+    REGISTRY.pace_address(sessions.client_address())
+    ignored = server.take_dropped(sessions.session_id())
+    if ignored and "seat" in st.session_state:  # (a new session may get a previous one's values: no news)
+        _note("Control value ignored", [f"{ignored} value(s) that no control on this page sends"])
     url_settings()
     config = sidebar()
-    trainer = session_trainer()
+    seat = session_seat(config)
+    trainer = seat.trainer
     if config != trainer.config:
         trainer.update(config)
     sync_url(config)
@@ -220,20 +255,29 @@ def main() -> None:
     if st.session_state.exercise:
         st.info(st.session_state.exercise, icon=":material/school:")
     for notice in st.session_state.pop("notices", []):
-        st.warning(f"Link setting replaced: {notice}")
+        st.warning(plain(notice))
     if busy := st.session_state.pop("busy", None):
         st.warning(f"Cannot start right now: {busy}.")
-    buttons(trainer)
-    if "example" not in st.session_state:  # the outermost point of class 0: far from the origin
-        st.session_state.example = config.points_per_class - 1
+    if note := st.session_state.pop("busy_info", None):
+        st.info(note)
+    buttons(seat)
+    inputs.check_example(st.session_state, config)
     running = trainer.running
     watch, explain = st.tabs(["Watch it learn", "Explain the gradient"], key="view", on_change="rerun",
                              bind="query-params")
 
-    refresh = LIMITS.refresh_rate(config.refresh, Trainer.running_count())
+    refresh = REGISTRY.refresh_rate(seat, config.refresh)
 
     @st.fragment(run_every=1.0 / refresh if running else None)
     def live() -> None:
+        # A fragment run faster than this page's share waits for it, whatever the client asks; one
+        # that is no chart refresh (the page is not training: a click on a chart) is a click.
+        if running:
+            sessions.pace("refresh", refresh, 2.0)
+        else:
+            sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
+            REGISTRY.pace_address(seat.address)
+        inputs.check_example(st.session_state, config)
         snap = trainer.snapshot
         status(snap)
         if running and refresh < config.refresh:
@@ -244,7 +288,7 @@ def main() -> None:
             charts(snap)
         if running and not snap.running:
             st.rerun()  # training ended by itself: redraw the page once, and stop polling
-        if running and LIMITS.rate_is_stale(refresh, config.refresh, Trainer.running_count()):
+        if running and LIMITS.rate_is_stale(refresh, REGISTRY.refresh_rate(seat, config.refresh)):
             st.rerun()  # the class grew or shrank: poll at the new fair share of the server
 
     with explain if explain.open else watch:

@@ -1,0 +1,22 @@
+"""Entry point: ``streamlit run app.py`` serves the page (ui/page.py) through an ``st.App`` that adds
+the server's own guards (ui/server.py: security headers, private metrics, page caps, message pacing).
+
+The limits are read here, once, before the server starts: a malformed or out-of-range SOFTMAX_*
+variable stops it with one line naming the variable and its accepted range (exit status 2), so an
+operator's typo never runs a classroom with no limits.
+"""
+
+import sys
+
+import streamlit as st
+
+from softmax.limits import LimitError, ServerLimits
+from ui import server
+
+try:
+    LIMITS = ServerLimits.from_env()
+except LimitError as exc:
+    print(f"softmax: not starting: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+app = st.App("ui/page.py", middleware=server.middleware(LIMITS), lifespan=server.lifespan)

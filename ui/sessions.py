@@ -1,0 +1,228 @@
+"""Each page session's run in the server process, and what one client may take of it.
+
+A session's run sits in a ``Seat`` in ``st.session_state`` (kept by Streamlit for a reconnect). The
+``Registry`` (one per process, thread-safe) knows every seat whose page is open and the client
+address it came from, which gives:
+- a cap on runs training at once per client address (on top of the process-wide cap), so one
+  client cannot take every run slot;
+- the refresh budget shared by address first (``ServerLimits.refresh_rate``);
+- a cap on disconnected pages whose run is kept for a reconnect: past it, the run of the page that
+  left first is set aside (its settings stay; it starts again from iteration 0 when it returns).
+
+``release`` is Streamlit's session-release hook and runs on the server's event loop: it only
+signals (``Trainer.suspend`` never waits) and does dictionary work.
+
+``pace`` keeps a session's script runs to the rate the server gave it, whatever its client sends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+import streamlit as st
+
+from softmax.config import Config
+from softmax.limits import ServerLimits
+from softmax.trainer import TooManyTrainers, Trainer
+
+# st.context.ip_address is None for 127.0.0.1 and ::1 (and in AppTest): the server's own host, a
+# proxy on it that sends no X-Forwarded-For, the benches. Per-address caps do not apply to it (the
+# process-wide ones do): it cannot be told apart from a whole classroom.
+LOCAL = "local"
+
+
+def client_address() -> str:
+    """The address of this session's client (the balancer's X-Forwarded-For where uvicorn trusts it)."""
+    try:
+        return st.context.ip_address or LOCAL
+    except Exception:  # no client context (a bare script run)
+        return LOCAL
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+@dataclass(eq=False)
+class Seat:
+    """A page session's run, kept in st.session_state; ``trainer`` is None once set aside."""
+
+    trainer: Trainer | None
+    address: str
+    set_aside: bool = False  # the run was dropped while the page was away; the page says so once
+
+
+# Runs a client address may ask for besides its pages' paced chart refreshes (clicks, widget
+# changes, reruns of a page that is not training): a burst, then this many a second, shared by all
+# the address's pages. A classroom behind one NAT address pressing Start together fits the burst.
+ADDRESS_BURST, ADDRESS_PER_SECOND = 40, 10.0
+
+
+class Registry:
+    """The open pages of this process and their runs, by client address. Thread-safe."""
+
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._buckets: dict[str, Bucket] = {}  # address -> its shared bucket for clicks
+        self._open: weakref.WeakKeyDictionary[Seat, int] = weakref.WeakKeyDictionary()  # seat -> leases
+        self._parked: OrderedDict[int, weakref.ref[Seat]] = OrderedDict()  # id(seat) -> seat, oldest first
+
+    # -- pages coming and going ----------------------------------------------------------
+    def connect(self, seat: Seat) -> None:
+        """A page (re)connected: count it, unpark it, and resume its run if it was training."""
+        with self._lock:
+            self._open[seat] = self._open.get(seat, 0) + 1
+            self._parked.pop(id(seat), None)
+        if seat.trainer is not None:
+            try:
+                self._checked(seat, seat.trainer.resume)
+            except TooManyTrainers:
+                pass  # the student presses Start again; the page explains if the server is still full
+
+    def release(self, seat: Seat) -> None:
+        """The page's connection closed (Streamlit's release hook, on the event loop): never waits."""
+        if seat.trainer is not None:
+            seat.trainer.suspend()
+        with self._lock:
+            left = self._open.get(seat, 0) - 1
+            if left > 0:
+                self._open[seat] = left
+                return
+            self._open.pop(seat, None)
+            self._parked[id(seat)] = weakref.ref(seat)
+            self._shed_locked()
+
+    def _shed_locked(self) -> None:
+        """Set aside the runs of the pages that left first while more than ``max_parked`` are kept."""
+        while len(self._parked) > self.limits.max_parked:
+            _, ref = self._parked.popitem(last=False)
+            seat = ref()
+            if seat is not None and seat.trainer is not None:
+                seat.trainer = None  # its arrays go now (the trainer's thread, if still ending, keeps it a moment)
+                seat.set_aside = True
+
+    # -- runs ----------------------------------------------------------------------------------
+    def running_by_address(self) -> Counter[str]:
+        with self._lock:
+            seats = list(self._open)
+        return Counter(s.address for s in seats if s.trainer is not None and s.trainer.running)
+
+    def parked(self) -> int:
+        with self._lock:
+            return sum(ref() is not None for ref in self._parked.values())
+
+    def start(self, seat: Seat) -> None:
+        """Start the seat's run; TooManyTrainers if its address or the process is at its limit."""
+        if seat.trainer is not None:
+            self._checked(seat, seat.trainer.start)
+
+    def _checked(self, seat: Seat, start) -> None:
+        with self._lock:  # one start at a time: the per-address count cannot be overtaken
+            seats = list(self._open)
+            mine = sum(s.address == seat.address and s is not seat and s.trainer is not None and s.trainer.running
+                       for s in seats)
+            cap = self.limits.max_running_per_address
+            if seat.address != LOCAL and mine >= cap:
+                raise TooManyTrainers(f"{mine} runs from your network are training, this server's limit per "
+                                      "address; try again in a minute or step by hand")
+            start()
+
+    def pace_address(self, address: str) -> float:
+        """Hold this script thread until its address may have another run (see ADDRESS_BURST);
+        returns the seconds waited. The server's own host is not paced per address."""
+        if address == LOCAL:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            bucket = self._buckets.get(address)
+            if bucket is None:
+                if len(self._buckets) > 10_000:  # forget addresses whose buckets are full again
+                    self._buckets = {a: b for a, b in self._buckets.items()
+                                     if b.tokens + (now - b.at) * ADDRESS_PER_SECOND < ADDRESS_BURST}
+                bucket = self._buckets[address] = Bucket(ADDRESS_BURST, now)
+            bucket.tokens = min(ADDRESS_BURST, bucket.tokens + (now - bucket.at) * ADDRESS_PER_SECOND)
+            bucket.at = now
+            bucket.tokens -= 1  # taken now, even if it must wait: later callers queue behind it
+            wait = max(0.0, -bucket.tokens / ADDRESS_PER_SECOND)
+        if wait:
+            _sleep(wait)
+        return wait
+
+    def refresh_rate(self, seat: Seat, requested: float) -> float:
+        """This seat's refreshes per second: its setting, or its fair share when the server is busy."""
+        counts = self.running_by_address()
+        cap = self.limits.address_share
+        mine = counts.get(seat.address, 0)
+        total = sum(min(n, cap) for n in counts.values()) + (0 if mine else 1)
+        return self.limits.refresh_rate(requested, sum(counts.values()), max(mine, 1), total)
+
+
+@dataclass
+class Bucket:
+    """Token bucket state for ``pace`` (kept in st.session_state)."""
+
+    tokens: float
+    at: float
+
+
+def pace(name: str, rate: float, burst: float = 2.0) -> float:
+    """Hold this session's script thread until its next run of kind ``name`` is due: at most ``rate``
+    runs a second after a burst of ``burst``. Returns the seconds waited.
+
+    A page that follows the interval it was given never waits (the burst absorbs a timer's jitter
+    and a click between two refreshes). A client asking faster is answered at the rate anyway: while
+    this thread waits, its further requests merge into one pending rerun. A click that reruns the
+    whole page (Pause) ends the wait at once (``yield_check`` raises Streamlit's rerun).
+    """
+    now = time.monotonic()
+    bucket = st.session_state.get(f"_pace_{name}")
+    if not isinstance(bucket, Bucket):
+        bucket = st.session_state[f"_pace_{name}"] = Bucket(burst, now)
+    bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
+    bucket.at = now
+    waited = 0.0
+    if bucket.tokens < 1:
+        waited = (1 - bucket.tokens) / rate
+        _sleep(waited)
+        bucket.tokens, bucket.at = 1.0, time.monotonic()
+    bucket.tokens -= 1
+    return waited
+
+
+def _sleep(seconds: float) -> None:
+    """Sleep in slices, letting Streamlit interrupt for a rerun or a stop between them."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    check = getattr(ctx, "yield_check", None)
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.05))
+        if check is not None:
+            check()
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def registry(limits: ServerLimits) -> Registry:
+    """The process's registry (made on first use), following the limits the page read this run."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = Registry(limits)
+        _registry.limits = limits
+        return _registry
+
+
+def new_seat(config: Config, limits: ServerLimits) -> Seat:
+    return Seat(Trainer(config, max_seconds=limits.max_run_seconds), client_address())
