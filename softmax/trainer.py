@@ -312,32 +312,39 @@ class Trainer:
             if self.running or self.finished:
                 return
             with Trainer._running_lock:
-                if len(Trainer._running) >= Trainer.max_running:
+                # (self may still be listed: its previous thread, suspended without waiting, is ending)
+                if self not in Trainer._running and len(Trainer._running) >= Trainer.max_running:
                     raise TooManyTrainers(
                         f"{len(Trainer._running)} runs are training on this server, its limit; "
                         "try again in a minute or step by hand"
                     )
                 Trainer._running.add(self)
-            self._stop = threading.Event()
+                self._stop = threading.Event()  # under the registry's lock: see _run's finally
             self._stop_reason = None
             self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
                                             name="softmax-trainer")
             self._thread.start()
             self._stale = True  # the snapshot says whether it is running
 
-    def pause(self) -> None:
-        """Stop the background thread (returns once it has ended, well within 0.2 s)."""
+    def pause(self, wait: bool = True) -> None:
+        """Stop the background thread. With ``wait``, returns once it has ended (well within 0.2 s);
+        without, only signals it: the thread ends by itself after its current batch (<= 10 ms of work)."""
         self._stop.set()
         t = self._thread
-        if t is not None and t is not threading.current_thread():
+        if wait and t is not None and t is not threading.current_thread():
             t.join(timeout=1.0)
 
     stop = pause
 
     def suspend(self) -> None:
-        """Pause, remembering whether it was running, for ``resume()`` (a page's connection dropped)."""
+        """Pause, remembering whether it was running, for ``resume()`` (a page's connection dropped).
+
+        Never waits for the thread: Streamlit calls this from its event loop, the thread that
+        serves every connection, and a whole class dropping at once must not queue behind
+        50 joins (issue #12). ``running`` is False from here on; the thread ends shortly.
+        """
         self._resume_later = self.running or getattr(self, "_resume_later", False)
-        self.pause()
+        self.pause(wait=False)
 
     def resume(self) -> None:
         """Start again if ``suspend()`` found it running; may raise TooManyTrainers."""
@@ -373,7 +380,10 @@ class Trainer:
                 stop.wait(min(0.02, 1.0 / speed))
         finally:
             with Trainer._running_lock:
-                Trainer._running.discard(self)
+                # A run suspended without waiting may be started again (a reconnect) before this
+                # thread has ended: only the thread of the latest start() leaves the registry.
+                if self._stop is stop:
+                    Trainer._running.discard(self)
             with self._lock:
                 self._publish()
 
