@@ -142,10 +142,10 @@ class Tab(Session):
 
 @contextlib.contextmanager
 def serve(root: Path = ROOT, app: str = "app.py", env: dict | None = None, args: list[str] | None = None,
-          timeout: float = 60.0):
-    """``streamlit run app`` in ``root`` (another checkout, for a "before" bench) on a free loopback
-    port; yields (base_url, Popen). Stopped by its pid on exit."""
-    port = free_port()
+          timeout: float = 60.0, port: int | None = None):
+    """``streamlit run app`` in ``root`` (another checkout, for a "before" bench) on a loopback port
+    (a free one unless given); yields (base_url, Popen). Stopped by its pid on exit."""
+    port = port or free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
     cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",

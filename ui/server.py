@@ -66,24 +66,29 @@ def inline_script_hashes(html: str) -> list[str]:
 def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
     """The page's policy: everything from this server, nothing from anywhere else.
 
-    Streamlit needs inline styles (emotion writes <style> elements, plotly.js sets style
-    attributes), its own workers from blob: URLs, the websocket to this same host ('self' covers
-    ws: and wss: to it), data: images and fonts (KaTeX, Material Symbols); plotly.js
-    (/app/static/) compiles its WebGL shaders' code with ``new Function`` ('unsafe-eval').
-    Measured in Chromium by tests/test_hardening.py: the page trains, draws, explains and shows
-    LaTeX with no CSP violation.
+    Found in Chromium by removing each allowance and watching for violations while the page
+    trains, draws, explains (KaTeX), takes a chart click, opens the share link and downloads the
+    script (tests/test_browser_hardening.py keeps it at zero):
+    - script-src: Streamlit's one inline script by its hash; blob: for the chart component's own
+      module (Streamlit loads a components.v2 module from a blob: URL); 'unsafe-eval' for plotly.js,
+      whose WebGL traces (regl) compile their drawing code with ``new Function``;
+    - style-src 'unsafe-inline': emotion writes <style> elements, plotly.js style attributes;
+    - img-src and font-src data:: KaTeX's and Streamlit's inlined images and fonts;
+    - connect-src 'self': the websocket and fetches to this same host;
+    - worker-src 'self', frame-src 'none': this page starts no worker and has no frame (Streamlit's
+      own st.plotly_chart, deck.gl and graphviz elements would need worker-src blob:).
     """
-    scripts = " ".join(["'self'", *inline_script_hashes(INDEX_HTML.read_text()), "'unsafe-eval'"])
+    scripts = " ".join(["'self'", *inline_script_hashes(INDEX_HTML.read_text()), "blob:", "'unsafe-eval'"])
     ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
     return "; ".join([
         "default-src 'self'",
         f"script-src {scripts}",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' data:",
         "font-src 'self' data:",
         "connect-src 'self'",
-        "worker-src 'self' blob:",
-        "frame-src 'self'",
+        "worker-src 'self'",
+        "frame-src 'none'",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
