@@ -126,8 +126,9 @@ async def scenario(base: str, pid: int, n: int, survivors: int, speed: float, pr
 
 
 def disconnect_times(probe_file: Path) -> dict:
-    times = [float(x) for x in probe_file.read_text().split()]
-    return dict(disconnects=len(times), loop_total=sum(times), loop_max=max(times, default=0.0))
+    rows = [line.split() for line in probe_file.read_text().splitlines() if line.strip()]
+    wall, cpu = [float(r[0]) for r in rows], [float(r[1]) for r in rows]
+    return dict(disconnects=len(rows), loop_total=sum(wall), loop_max=max(wall, default=0.0), loop_cpu=sum(cpu))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         print(row, flush=True)
     print(f"\n{args.speed:g} iterations/s per dropped run; health: longest answer in the 2 s before the drop and "
           f"the 10 s after it; survivors: longest gap between chart refreshes before / after")
-    print(f"{'dropped':>7} {'event loop in disconnects ms: total':>35} {'longest':>7} {'health before ms':>16} "
-          f"{'after ms':>8} {'>200 ms after':>13} {'survivor gap before s':>21} {'after s':>7} {'threads gone s':>14}")
+    print(f"{'dropped':>7} {'event loop in disconnects ms: total':>35} {'longest':>7} {'CPU':>5} "
+          f"{'health before ms':>16} {'after ms':>8} {'>200 ms after':>13} {'survivor gap before s':>21} "
+          f"{'after s':>7} {'threads gone s':>14}")
     for r in rows:
-        print(f"{r['n']:>7} {r['loop_total'] * 1000:>35.1f} {r['loop_max'] * 1000:>7.1f} "
+        print(f"{r['n']:>7} {r['loop_total'] * 1000:>35.1f} {r['loop_max'] * 1000:>7.1f} {r['loop_cpu'] * 1000:>5.1f} "
               f"{r['health_before'] * 1000:>16.0f} {r['health_after'] * 1000:>8.0f} "
               f"{r['slow']:>5} of {r['answers']:<4} {r['gap_before']:>21.2f} {r['gap_after']:>7.2f} "
               f"{r['threads_gone']:>14.2f}")

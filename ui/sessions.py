@@ -21,6 +21,7 @@ import threading
 import time
 import weakref
 from collections import Counter, OrderedDict
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import streamlit as st
@@ -70,7 +71,8 @@ class Registry:
 
     def __init__(self, limits: ServerLimits) -> None:
         self.limits = limits
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held only for dictionary work: release() takes it on the event loop
+        self._start_lock = threading.Lock()  # one start at a time (script threads only)
         self._buckets: dict[str, Bucket] = {}  # address -> its shared bucket for clicks
         self._open: weakref.WeakKeyDictionary[Seat, int] = weakref.WeakKeyDictionary()  # seat -> leases
         self._parked: OrderedDict[int, weakref.ref[Seat]] = OrderedDict()  # id(seat) -> seat, oldest first
@@ -125,8 +127,11 @@ class Registry:
             self._checked(seat, seat.trainer.start)
 
     def _checked(self, seat: Seat, start) -> None:
-        with self._lock:  # one start at a time: the per-address count cannot be overtaken
-            seats = list(self._open)
+        # One start at a time, so the per-address count cannot be overtaken; under its own lock, not
+        # the registry's: a start may wait a moment for the trainer's lock, and release() must not.
+        with self._start_lock:
+            with self._lock:
+                seats = list(self._open)
             mine = sum(s.address == seat.address and s is not seat and s.trainer is not None and s.trainer.running
                        for s in seats)
             cap = self.limits.max_running_per_address
@@ -173,19 +178,21 @@ class Bucket:
     at: float
 
 
-def pace(name: str, rate: float, burst: float = 2.0) -> float:
+def pace(name: str, rate: float, burst: float = 2.0, state: MutableMapping | None = None) -> float:
     """Hold this session's script thread until its next run of kind ``name`` is due: at most ``rate``
     runs a second after a burst of ``burst``. Returns the seconds waited.
 
     A page that follows the interval it was given never waits (the burst absorbs a timer's jitter
     and a click between two refreshes). A client asking faster is answered at the rate anyway: while
-    this thread waits, its further requests merge into one pending rerun. A click that reruns the
-    whole page (Pause) ends the wait at once (``yield_check`` raises Streamlit's rerun).
+    this thread waits, its further requests merge into one pending rerun (runner.fastReruns off). A
+    click that reruns the whole page (Pause) ends the wait at once (``yield_check`` raises
+    Streamlit's rerun). ``state``: the session state (st.session_state by default).
     """
+    state = st.session_state if state is None else state
     now = time.monotonic()
-    bucket = st.session_state.get(f"_pace_{name}")
+    bucket = state.get(f"_pace_{name}")
     if not isinstance(bucket, Bucket):
-        bucket = st.session_state[f"_pace_{name}"] = Bucket(burst, now)
+        bucket = state[f"_pace_{name}"] = Bucket(burst, now)
     bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
     bucket.at = now
     waited = 0.0

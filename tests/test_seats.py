@@ -1,0 +1,133 @@
+"""What one client may take of a process (ui/sessions.py; issue #12, item 4), in-process.
+
+Runs training at once per client address, the refresh budget shared by address first, the
+pacing of a session's runs and of an address's clicks, and the cap on disconnected pages whose
+run is kept for a reconnect.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from softmax.config import Config
+from softmax.limits import ServerLimits
+from softmax.trainer import TooManyTrainers, Trainer
+from ui import sessions
+from ui.sessions import ADDRESS_BURST, ADDRESS_PER_SECOND, LOCAL, Registry, Seat, pace
+
+SLOW = Config(speed=1.0, iterations=100_000)  # runs that stay running and cost nothing
+
+
+@pytest.fixture
+def registry():
+    Trainer.max_running = 1000
+    registry = Registry(ServerLimits(max_running=1000, max_running_per_address=3, max_parked=2))
+    yield registry
+    for t in list(Trainer._running):
+        t.stop()
+    Trainer.max_running = 64
+
+
+def seat(registry: Registry, address: str, start: bool = False) -> Seat:
+    s = Seat(Trainer(SLOW), address)
+    registry.connect(s)
+    if start:
+        registry.start(s)
+    return s
+
+
+def test_one_address_runs_at_most_its_share_of_slots(registry):
+    mine = [seat(registry, "203.0.113.7", start=True) for _ in range(3)]
+    extra = seat(registry, "203.0.113.7")
+    with pytest.raises(TooManyTrainers, match="per address"):
+        registry.start(extra)
+    other = seat(registry, "198.51.100.9", start=True)  # another address is not affected
+    assert registry.running_by_address() == {"203.0.113.7": 3, "198.51.100.9": 1} and other.trainer.running
+    mine[0].trainer.pause()
+    registry.start(extra)  # a slot of its own address came free
+    assert extra.trainer.running
+
+
+def test_the_server_host_itself_is_not_limited_per_address(registry):
+    local = [seat(registry, LOCAL, start=True) for _ in range(5)]
+    assert all(s.trainer.running for s in local)
+
+
+def test_a_crowd_from_one_address_leaves_a_student_elsewhere_at_least_two_refreshes_a_second():
+    registry = Registry(ServerLimits(max_running=1000, max_running_per_address=1000))
+    Trainer.max_running = 1000
+    try:
+        crowd = [seat(registry, "203.0.113.7", start=True) for _ in range(80)]
+        student = seat(registry, "198.51.100.9", start=True)
+        limits = registry.limits
+        student_rate = registry.refresh_rate(student, 5)
+        crowd_total = sum(registry.refresh_rate(s, 10) for s in crowd)
+        assert student_rate >= 2.0
+        assert crowd_total <= limits.refresh_budget * limits.address_share / (limits.address_share + 1) + 1e-9
+        # alone, the same crowd (a classroom behind one NAT address) gets the whole budget
+        student.trainer.pause()
+        assert sum(registry.refresh_rate(s, 10) for s in crowd) == pytest.approx(limits.refresh_budget)
+    finally:
+        for t in list(Trainer._running):
+            t.stop()
+        Trainer.max_running = 64
+
+
+def test_pages_that_left_keep_their_runs_up_to_the_cap_then_the_oldest_is_set_aside(registry):
+    seats = [seat(registry, "203.0.113.7") for _ in range(4)]
+    for s in seats:
+        registry.release(s)
+    assert [s.trainer is None for s in seats] == [True, True, False, False]
+    assert [s.set_aside for s in seats] == [True, True, False, False]
+    assert registry.parked() == 2
+    registry.connect(seats[2])  # a page came back: it is no longer parked, its run intact
+    assert registry.parked() == 1 and seats[2].trainer is not None
+
+
+def test_a_page_open_in_two_connections_is_parked_only_when_both_left(registry):
+    s = seat(registry, "203.0.113.7")
+    registry.connect(s)
+    registry.release(s)
+    assert registry.parked() == 0
+    registry.release(s)
+    assert registry.parked() == 1
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A fake clock: time moves only when the code sleeps (and when the test says so)."""
+    now = [1000.0]
+    slept: list[float] = []
+    monkeypatch.setattr(sessions.time, "monotonic", lambda: now[0])
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(sessions, "_sleep", sleep)
+    return now, slept
+
+
+def test_a_session_asking_faster_than_its_rate_waits_for_it(clock):
+    now, slept = clock
+    state: dict = {}
+    waits = [pace("refresh", 5.0, 2.0, state) for _ in range(12)]  # a client asking back to back
+    assert waits[:2] == [0.0, 0.0]  # the burst
+    assert waits[2:] == [pytest.approx(0.2)] * 10  # then exactly its rate
+    # a page that follows its interval never waits
+    state.clear()
+    slept.clear()
+    for _ in range(20):
+        now[0] += 0.2
+        assert pace("refresh", 5.0, 2.0, state) == 0.0
+    assert slept == []
+
+
+def test_an_address_shares_one_allowance_of_clicks(clock):
+    now, _ = clock
+    registry = Registry(ServerLimits())
+    waits = [registry.pace_address("203.0.113.7") for _ in range(ADDRESS_BURST + 20)]
+    assert all(w == 0 for w in waits[:ADDRESS_BURST])
+    assert waits[-1] == pytest.approx(1 / ADDRESS_PER_SECOND)  # (the fake clock moved with each wait)
+    assert registry.pace_address("198.51.100.9") == 0.0  # another address has its own
+    assert all(registry.pace_address(LOCAL) == 0.0 for _ in range(1000))  # the host itself: not paced
