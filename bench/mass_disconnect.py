@@ -12,10 +12,10 @@ after it:
   (at 10 000 iterations/s the dropped runs saturate the machine before the drop, so read the
   "after" column against the "before" one; at 50 iterations/s, a class's default, the server is
   at ease before the drop);
-- the time Streamlit's event loop spent handling the N disconnects (``Runtime.disconnect_session``,
-  which runs the session-release hooks), timed inside the server by bench/probes/sitecustomize.py:
-  this is what every other connection waits for, and it does not depend on how busy the machine
-  is otherwise;
+- the time Streamlit's event loop spent in ``Runtime.disconnect_session`` (once per dropped page,
+  where the session-release hooks run, plus no-op calls for messages still queued to it), timed
+  inside the server by bench/probes/sitecustomize.py: every other connection waits for it, and
+  unlike the health latency it hardly depends on what else the machine is doing;
 - how long until the server's thread count is back to where it was before Start (the training
   threads have ended).
 
@@ -128,7 +128,7 @@ async def scenario(base: str, pid: int, n: int, survivors: int, speed: float, pr
 def disconnect_times(probe_file: Path) -> dict:
     rows = [line.split() for line in probe_file.read_text().splitlines() if line.strip()]
     wall, cpu = [float(r[0]) for r in rows], [float(r[1]) for r in rows]
-    return dict(disconnects=len(rows), loop_total=sum(wall), loop_max=max(wall, default=0.0), loop_cpu=sum(cpu))
+    return dict(calls=len(rows), loop_total=sum(wall), loop_max=max(wall, default=0.0), loop_cpu=sum(cpu))
 
 
 def main(argv: list[str] | None = None) -> int:
