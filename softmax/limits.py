@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
 from .config import Config
+
+# While other addresses are training, one address's pages get at most this part of the refresh budget.
+MAX_ADDRESS_FRACTION = 0.75
 
 
 class LimitError(ValueError):
@@ -145,23 +148,30 @@ class ServerLimits:
                 config = config.with_changes(**{name: cap})
         return config, notices
 
-    def refresh_rate(self, requested: float, running: int, address_running: int | None = None,
-                     weight_total: float | None = None) -> float:
-        """Refreshes per second for one session: its own setting, backed off when many sessions train.
+    def refresh_rate(self, requested: float, running: int) -> float:
+        """Refreshes per second for one session when every running session counts once."""
+        return min(requested, max(0.5, self.refresh_budget / max(running, 1)))
 
-        The budget is shared by client address first: an address counts as
-        ``min(its running sessions, address_share)`` (``weight_total`` is that sum over all
-        addresses), and its share is split between its own running sessions. A classroom behind
-        one NAT address that has the process to itself gets the whole budget, like separate
-        students; a client with 80 tabs gets no more than ``address_share`` students would.
-        Without the address figures, every running session counts once.
+    def address_budget(self, mine: int, others: Iterable[int] = ()) -> float:
+        """Script runs a second for all the pages of one client address, ``mine`` of whose runs
+        are training, while other addresses have ``others`` runs training.
+
+        The budget is shared by address first: an address counts as ``min(its runs, address_share)``
+        (at least 1), and while other addresses are training, one address gets at most
+        MAX_ADDRESS_FRACTION of the budget. A classroom behind one NAT address that has the process
+        to itself gets the whole budget, like separate students; a client with 80 tabs beside one
+        student gets no more than 25 students would, and leaves the process room to answer the
+        student at once (measured by bench/greedy_client.py: at its full 25/26 share the process
+        ran at its one core and the student's runs waited ~1 s each).
         """
-        if address_running is None or weight_total is None:
-            share = self.refresh_budget / max(running, 1)
-        else:
-            n = max(address_running, 1)
-            share = self.refresh_budget * min(n, self.address_share) / max(weight_total, 1) / n
-        return min(requested, max(0.5, share))
+        weight = min(max(mine, 1), self.address_share)
+        theirs = [min(n, self.address_share) for n in others if n > 0]
+        share = self.refresh_budget * weight / (weight + sum(theirs))
+        return min(share, self.refresh_budget * MAX_ADDRESS_FRACTION) if theirs else share
+
+    def session_rate(self, requested: float, address_budget: float, address_running: int) -> float:
+        """Refreshes per second for one running page: its setting, or its part of its address's budget."""
+        return min(requested, max(0.5, address_budget / max(address_running, 1)))
 
     def rate_is_stale(self, current: float, fair: float) -> bool:
         """True when a page polling at ``current`` should change rate: the fair rate now differs

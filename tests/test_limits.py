@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from softmax.config import Config
-from softmax.limits import VARIABLES, LimitError, ServerLimits, env_name
+from softmax.limits import MAX_ADDRESS_FRACTION, VARIABLES, LimitError, ServerLimits, env_name
 from tests.support import ROOT
 
 INT_VARIABLES = [name for name, v in VARIABLES.items() if v.kind is int]
@@ -134,12 +134,14 @@ def test_refresh_backs_off_under_load():
 def test_the_refresh_budget_is_shared_by_address_first():
     lim = ServerLimits(refresh_budget=60, address_share=25)
     # a classroom of 30 behind one NAT address, alone: the whole budget, 2/s each
-    assert lim.refresh_rate(5, 30, address_running=30, weight_total=25) == 2.0
-    # a client with 80 runs beside one student: it counts as 25, the student as 1
-    student = lim.refresh_rate(5, 81, address_running=1, weight_total=26)
-    greedy = lim.refresh_rate(5, 81, address_running=80, weight_total=26)
-    assert student == pytest.approx(60 / 26) and student > 2
-    assert 80 * greedy <= 60 * 25 / 26 + 1e-9
+    assert lim.address_budget(30) == 60 and lim.session_rate(5, 60, 30) == 2.0
+    # a client with 80 runs beside one student: it counts as 25 runs, the student as one, and it
+    # gets at most three quarters of the budget while the student trains
+    student, crowd = lim.address_budget(1, [80]), lim.address_budget(80, [1])
+    assert student == pytest.approx(60 / 26) and lim.session_rate(5, student, 1) > 2
+    assert crowd == 60 * MAX_ADDRESS_FRACTION and 80 * lim.session_rate(5, crowd, 80) <= crowd + 1e-9
+    # an address with nothing training yet still has a share (for its clicks)
+    assert lim.address_budget(0, [80]) == pytest.approx(60 / 26)
 
 
 def test_a_page_changes_rate_when_its_fair_share_moves_by_a_quarter():

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from softmax.config import Config
-from softmax.limits import ServerLimits
+from softmax.limits import MAX_ADDRESS_FRACTION, ServerLimits
 from softmax.trainer import TooManyTrainers, Trainer
 from ui import sessions
-from ui.sessions import ADDRESS_BURST, ADDRESS_PER_SECOND, LOCAL, Registry, Seat, pace
+from ui.sessions import ADDRESS_BURST, FULL_RUN, LOCAL, Registry, Seat, pace
 
 SLOW = Config(speed=1.0, iterations=100_000)  # runs that stay running and cost nothing
 
@@ -63,7 +63,7 @@ def test_a_crowd_from_one_address_leaves_a_student_elsewhere_at_least_two_refres
         student_rate = registry.refresh_rate(student, 5)
         crowd_total = sum(registry.refresh_rate(s, 10) for s in crowd)
         assert student_rate >= 2.0
-        assert crowd_total <= limits.refresh_budget * limits.address_share / (limits.address_share + 1) + 1e-9
+        assert crowd_total <= limits.refresh_budget * MAX_ADDRESS_FRACTION + 1e-9
         # alone, the same crowd (a classroom behind one NAT address) gets the whole budget
         student.trainer.pause()
         assert sum(registry.refresh_rate(s, 10) for s in crowd) == pytest.approx(limits.refresh_budget)
@@ -123,11 +123,24 @@ def test_a_session_asking_faster_than_its_rate_waits_for_it(clock):
     assert slept == []
 
 
-def test_an_address_shares_one_allowance_of_clicks(clock):
+def test_an_address_shares_one_allowance_of_runs_its_share_of_the_budget(clock):
     now, _ = clock
-    registry = Registry(ServerLimits())
-    waits = [registry.pace_address("203.0.113.7") for _ in range(ADDRESS_BURST + 20)]
-    assert all(w == 0 for w in waits[:ADDRESS_BURST])
-    assert waits[-1] == pytest.approx(1 / ADDRESS_PER_SECOND)  # (the fake clock moved with each wait)
+    registry = Registry(ServerLimits(refresh_budget=60))
+    rate = registry.address_rate("203.0.113.7")  # alone: the whole budget
+    assert rate == 60
+    waits = [registry.pace_address("203.0.113.7", FULL_RUN) for _ in range(int(ADDRESS_BURST / FULL_RUN) + 20)]
+    assert all(w == 0 for w in waits[: int(ADDRESS_BURST / FULL_RUN)])
+    assert waits[-1] == pytest.approx(FULL_RUN / rate)  # (the fake clock moved with each wait)
     assert registry.pace_address("198.51.100.9") == 0.0  # another address has its own
     assert all(registry.pace_address(LOCAL) == 0.0 for _ in range(1000))  # the host itself: not paced
+
+
+def test_an_address_with_many_runs_gets_its_weighted_share(registry):
+    registry.limits = ServerLimits(max_running=1000, max_running_per_address=1000, refresh_budget=60,
+                                   address_share=25)
+    crowd = [seat(registry, "203.0.113.7", start=True) for _ in range(40)]
+    student = seat(registry, "198.51.100.9", start=True)
+    assert registry.address_rate("203.0.113.7") == pytest.approx(60 * MAX_ADDRESS_FRACTION)
+    assert registry.address_rate("198.51.100.9") == pytest.approx(60 / 26)
+    assert registry.address_rate("192.0.2.1") == pytest.approx(60 / 27)  # an address with nothing running
+    assert len(crowd) == 40 and student.trainer.running

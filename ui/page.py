@@ -71,6 +71,7 @@ def session_seat(config: Config) -> sessions.Seat:
     seat = st.session_state.get("seat")
     if not isinstance(seat, sessions.Seat):
         seat = st.session_state.seat = sessions.new_seat(config, LIMITS)
+    seat.address = sessions.client_address()  # (a reconnect may come from another network)
     _lease(seat)
     if seat.trainer is None:
         seat.trainer = Trainer(config, max_seconds=LIMITS.max_run_seconds)
@@ -237,7 +238,7 @@ def main() -> None:
     st.set_page_config(page_title="Softmax gradient, live", layout="wide")
     # Whole-page runs: this session's own allowance, and its address's (shared by its pages).
     sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
-    REGISTRY.pace_address(sessions.client_address())
+    REGISTRY.pace_address(sessions.client_address(), sessions.FULL_RUN)
     ignored = server.take_dropped(sessions.session_id())
     if ignored and "seat" in st.session_state:  # (a new session may get a previous one's values: no news)
         _note("Control value ignored", [f"{ignored} value(s) that no control on this page sends"])
@@ -271,11 +272,13 @@ def main() -> None:
     @st.fragment(run_every=1.0 / refresh if running else None)
     def live() -> None:
         # A fragment run faster than this page's share waits for it, whatever the client asks; one
-        # that is no chart refresh (the page is not training: a click on a chart) is a click.
-        if running:
-            sessions.pace("refresh", refresh, 2.0)
-        else:
-            sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
+        # that is no chart refresh (the page is not training: a click on a chart) is a click. (A
+        # whole-page run, which draws this fragment too, was paced as a click already.)
+        if sessions.fragment_run():
+            if running:
+                sessions.pace("refresh", refresh, 2.0)
+            else:
+                sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
             REGISTRY.pace_address(seat.address)
         inputs.check_example(st.session_state, config)
         snap = trainer.snapshot
