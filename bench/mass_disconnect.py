@@ -32,40 +32,18 @@ import argparse
 import asyncio
 import statistics
 import sys
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hostile import Tab, serve  # noqa: E402
+from tests.hostile import HealthProbe, Tab, serve  # noqa: E402
 from tests.support import thread_count  # noqa: E402
 
 DOOMED = "points_per_class=500&classes=10&speed={speed}&iterations=100000&refresh=1"
 SURVIVOR = "speed=50&iterations=100000&refresh=5"
 BEFORE_S, AFTER_S = 2.0, 10.0
-
-
-class HealthProbe(threading.Thread):
-    """GET /_stcore/health every ``every`` seconds; records (start time, latency)."""
-
-    def __init__(self, base: str, every: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.url, self.every, self.samples = f"{base}/_stcore/health", every, []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=60) as r:
-                    r.read()
-            except OSError:
-                pass
-            self.samples.append((t0, time.monotonic() - t0))
-            self.stop.wait(max(0.0, self.every - (time.monotonic() - t0)))
 
 
 def longest_gap(tab: Tab, t0: float, t1: float) -> float:

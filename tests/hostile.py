@@ -16,7 +16,9 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +140,26 @@ class Tab(Session):
             with contextlib.suppress(TimeoutError, ProtocolError):
                 await self.wait_idle(max(0.05, deadline - time.monotonic()))
         return sent
+
+
+class HealthProbe(threading.Thread):
+    """GET /_stcore/health every ``every`` seconds; records (start time, latency)."""
+
+    def __init__(self, base: str, every: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.url, self.every, self.samples = f"{base}/_stcore/health", every, []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=60) as r:
+                    r.read()
+            except OSError:
+                pass
+            self.samples.append((t0, time.monotonic() - t0))
+            self.stop.wait(max(0.0, self.every - (time.monotonic() - t0)))
 
 
 @contextlib.contextmanager

@@ -232,9 +232,9 @@ def get(url: str, headers: dict | None = None, method: str = "GET", data: bytes 
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}, method=method, data=data),
                                     timeout=30) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
 @pytest.mark.slow
@@ -242,7 +242,7 @@ def test_the_served_page_has_its_headers(server):
     status, headers, body = get(f"{server}/")
     assert status == 200 and b"<html" in body
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
-    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     # the hash in the policy is the hash of the inline script the server actually sends
     for source in inline_script_hashes(body.decode()):
         assert source in headers["content-security-policy"]
@@ -266,7 +266,7 @@ def test_uploads_are_refused_by_the_server(server):
 @pytest.mark.slow
 def test_plotly_is_served_from_the_page_folder(server):
     status, headers, body = get(f"{server}/app/static/plotly.min.js")
-    assert status == 200 and len(body) > 1_000_000 and headers["X-Content-Type-Options"] == "nosniff"
+    assert status == 200 and len(body) > 1_000_000 and headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.slow

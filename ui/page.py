@@ -201,6 +201,9 @@ def sidebar() -> Config:
     return config
 
 
+# The buttons' callbacks and the live fragment hold the seat, never the trainer itself: Streamlit
+# keeps both for as long as it keeps the session, and a run set aside while its page is away
+# (ui/sessions.py) must really let go of its arrays.
 def _start(seat: sessions.Seat) -> None:
     try:
         REGISTRY.start(seat)
@@ -208,14 +211,29 @@ def _start(seat: sessions.Seat) -> None:
         st.session_state.busy = str(exc)
 
 
+def _pause(seat: sessions.Seat) -> None:
+    if seat.trainer is not None:
+        seat.trainer.pause()
+
+
+def _step(seat: sessions.Seat) -> None:
+    if seat.trainer is not None:
+        seat.trainer.step()
+
+
+def _reset(seat: sessions.Seat) -> None:
+    if seat.trainer is not None:
+        seat.trainer.reset()
+
+
 def buttons(seat: sessions.Seat) -> None:
-    trainer = seat.trainer
     cols = st.columns(4)
     cols[0].button("Start", type="primary", on_click=_start, args=(seat,), width="stretch",
                    help="Train in the background; the charts follow live.")
-    cols[1].button("Pause", on_click=trainer.pause, width="stretch", help="Stop training; nothing is lost.")
-    cols[2].button("Step", on_click=trainer.step, width="stretch", help="Take exactly one gradient descent step.")
-    cols[3].button("Reset", on_click=trainer.reset, width="stretch",
+    cols[1].button("Pause", on_click=_pause, args=(seat,), width="stretch", help="Stop training; nothing is lost.")
+    cols[2].button("Step", on_click=_step, args=(seat,), width="stretch",
+                   help="Take exactly one gradient descent step.")
+    cols[3].button("Reset", on_click=_reset, args=(seat,), width="stretch",
                    help="Back to iteration 0: the same data and initial weights (same seed).")
 
 
@@ -245,9 +263,8 @@ def main() -> None:
     url_settings()
     config = sidebar()
     seat = session_seat(config)
-    trainer = seat.trainer
-    if config != trainer.config:
-        trainer.update(config)
+    if config != seat.trainer.config:
+        seat.trainer.update(config)
     sync_url(config)
 
     st.title("Watch the softmax gradient")
@@ -263,7 +280,7 @@ def main() -> None:
         st.info(note)
     buttons(seat)
     inputs.check_example(st.session_state, config)
-    running = trainer.running
+    running = seat.trainer.running
     watch, explain = st.tabs(["Watch it learn", "Explain the gradient"], key="view", on_change="rerun",
                              bind="query-params")
 
@@ -281,7 +298,9 @@ def main() -> None:
                 sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
             REGISTRY.pace_address(seat.address)
         inputs.check_example(st.session_state, config)
-        snap = trainer.snapshot
+        if seat.trainer is None:  # set aside while the page was away: redraw the page, which makes a new run
+            st.rerun()
+        snap = seat.trainer.snapshot
         status(snap)
         if running and refresh < config.refresh:
             st.caption(f"Many runs are training on this server: charts refresh {refresh:g} times a second.")
