@@ -60,11 +60,11 @@ def test_releasing_fifty_running_sessions_joins_no_thread_and_every_run_ends(no_
     before = threading.active_count()
     try:
         for seat in seats:
-            registry.connect(seat)
+            registry.connect(seat, id(seat))
             registry.start(seat)
         assert Trainer.running_count() == 50
         for seat in seats:  # what Streamlit does when 50 websockets close at once
-            registry.release(seat)
+            registry.release(seat, id(seat))
         assert no_joins == [], f"the release hook joined {len(no_joins)} threads on the event loop"
         assert not any(seat.trainer.running for seat in seats)  # signalled: running is False at once
         wait_for(lambda: Trainer.running_count() == 0 and threading.active_count() <= before,

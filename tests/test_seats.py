@@ -7,11 +7,16 @@ run is kept for a reconnect.
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
+
 import pytest
 
 from softmax.config import Config
 from softmax.limits import MAX_ADDRESS_FRACTION, ServerLimits
 from softmax.trainer import TooManyTrainers, Trainer
+from tests.hostile import Tab, serve
 from ui import sessions
 from ui.sessions import ADDRESS_BURST, FULL_RUN, LOCAL, Registry, Seat, pace
 
@@ -30,7 +35,7 @@ def registry():
 
 def seat(registry: Registry, address: str, start: bool = False) -> Seat:
     s = Seat(Trainer(SLOW), address)
-    registry.connect(s)
+    registry.connect(s, id(s))
     if start:
         registry.start(s)
     return s
@@ -76,21 +81,25 @@ def test_a_crowd_from_one_address_leaves_a_student_elsewhere_at_least_two_refres
 def test_pages_that_left_keep_their_runs_up_to_the_cap_then_the_oldest_is_set_aside(registry):
     seats = [seat(registry, "203.0.113.7") for _ in range(4)]
     for s in seats:
-        registry.release(s)
+        registry.release(s, id(s))
     assert [s.trainer is None for s in seats] == [True, True, False, False]
     assert [s.set_aside for s in seats] == [True, True, False, False]
     assert registry.parked() == 2
-    registry.connect(seats[2])  # a page came back: it is no longer parked, its run intact
+    registry.connect(seats[2], id(seats[2]))  # a page came back: it is no longer parked, its run intact
     assert registry.parked() == 1 and seats[2].trainer is not None
 
 
-def test_a_page_open_in_two_connections_is_parked_only_when_both_left(registry):
-    s = seat(registry, "203.0.113.7")
-    registry.connect(s)
-    registry.release(s)
-    assert registry.parked() == 0
-    registry.release(s)
-    assert registry.parked() == 1
+def test_a_reconnect_that_overtakes_the_old_release_keeps_the_run(registry):
+    """Streamlit may release the old connection's lease after the reconnect made a new one: that
+    late release must neither pause the run of the page that is back nor park it."""
+    s = Seat(Trainer(SLOW), "203.0.113.7")
+    registry.connect(s, 1)
+    registry.start(s)
+    registry.connect(s, 2)  # the reconnect
+    registry.release(s, 1)  # the old connection's release, late
+    assert s.trainer.running and registry.parked() == 0
+    registry.release(s, 2)
+    assert not s.trainer.running and registry.parked() == 1
 
 
 @pytest.fixture
@@ -144,3 +153,39 @@ def test_an_address_with_many_runs_gets_its_weighted_share(registry):
     assert registry.address_rate("198.51.100.9") == pytest.approx(60 / 26)
     assert registry.address_rate("192.0.2.1") == pytest.approx(60 / 27)  # an address with nothing running
     assert len(crowd) == 40 and student.trainer.running
+
+
+def test_a_run_set_aside_is_freed(registry):
+    s = seat(registry, "203.0.113.7", start=True)
+    registry.limits = ServerLimits(max_running=1000, max_parked=0)
+    ref = weakref.ref(s.trainer)
+    registry.release(s, id(s))
+    assert s.trainer is None and s.set_aside
+    deadline = time.monotonic() + 30
+    while ref() is not None and time.monotonic() < deadline:  # its thread ends by itself first
+        time.sleep(0.05)
+    assert ref() is None, "something still holds the run set aside"
+
+
+@pytest.mark.slow
+def test_a_page_whose_run_was_set_aside_starts_again_and_says_so():
+    """SOFTMAX_MAX_PARKED=0: a page that drops loses its run at once; when it reconnects (same
+    session) it trains again from iteration 0 with its settings, and the page says why."""
+    async def scenario(base):
+        tab = Tab(base, "speed=200&iterations=100000&seed=7")
+        await tab.open()
+        await tab.click("Start")
+        tab.follow()
+        await tab.wait_until(lambda t: (t.iteration or 0) > 20, 60, "training")
+        tab.abort()
+        await asyncio.sleep(1)
+        await tab.reconnect()
+        # (the first script_finished after a reconnect may be the dropped connection's last run)
+        await tab.wait_until(lambda t: any("starts again from iteration 0" in m for m in t.seen.markdown), 60,
+                             "the set-aside notice")
+        await tab.wait_idle()
+        assert tab.iteration == 0 and "seed=7" in tab.query and not tab.auto_reruns  # a new run, not training
+        tab.abort()
+
+    with serve(env={"SOFTMAX_MAX_PARKED": "0"}) as (base, _proc):
+        asyncio.run(asyncio.wait_for(scenario(base), 300))

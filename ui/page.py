@@ -54,11 +54,11 @@ class _Lease:
     """
 
     def __init__(self, seat: sessions.Seat) -> None:
-        self.seat = seat
-        REGISTRY.connect(seat)
+        self.seat, self.token = seat, sessions.new_token()
+        REGISTRY.connect(seat, self.token)
 
     def release(self) -> None:
-        REGISTRY.release(self.seat)
+        REGISTRY.release(self.seat, self.token)
 
 
 @st.cache_resource(scope="session", on_release=_Lease.release)

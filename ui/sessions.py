@@ -17,6 +17,7 @@ signals (``Trainer.suspend`` never waits) and does dictionary work.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import weakref
@@ -85,14 +86,18 @@ class Registry:
         self._lock = threading.Lock()  # held only for dictionary work: release() takes it on the event loop
         self._start_lock = threading.Lock()  # one start at a time (script threads only)
         self._buckets: dict[str, Bucket] = {}  # address -> its shared bucket for clicks
-        self._open: weakref.WeakKeyDictionary[Seat, int] = weakref.WeakKeyDictionary()  # seat -> leases
+        self._open: weakref.WeakKeyDictionary[Seat, int] = weakref.WeakKeyDictionary()  # seat -> latest token
         self._parked: OrderedDict[int, weakref.ref[Seat]] = OrderedDict()  # id(seat) -> seat, oldest first
 
     # -- pages coming and going ----------------------------------------------------------
-    def connect(self, seat: Seat) -> None:
+    # A page's connection holds a lease (ui/page.py) with a token; the registry remembers the token
+    # of each seat's latest connection. A reconnect can overtake the release of the connection it
+    # replaces (Streamlit then releases the old lease after the new one exists): that late release
+    # finds another token and changes nothing, so the page that is back keeps its run.
+    def connect(self, seat: Seat, token: int) -> None:
         """A page (re)connected: count it, unpark it, and resume its run if it was training."""
         with self._lock:
-            self._open[seat] = self._open.get(seat, 0) + 1
+            self._open[seat] = token
             self._parked.pop(id(seat), None)
         if seat.trainer is not None:
             try:
@@ -100,16 +105,14 @@ class Registry:
             except TooManyTrainers:
                 pass  # the student presses Start again; the page explains if the server is still full
 
-    def release(self, seat: Seat) -> None:
+    def release(self, seat: Seat, token: int) -> None:
         """The page's connection closed (Streamlit's release hook, on the event loop): never waits."""
-        if seat.trainer is not None:
-            seat.trainer.suspend()
         with self._lock:
-            left = self._open.get(seat, 0) - 1
-            if left > 0:
-                self._open[seat] = left
-                return
-            self._open.pop(seat, None)
+            if self._open.get(seat) != token:
+                return  # a connection already replaced by a newer one
+            del self._open[seat]
+            if seat.trainer is not None:
+                seat.trainer.suspend()  # only signals
             self._parked[id(seat)] = weakref.ref(seat)
             self._shed_locked()
 
@@ -241,6 +244,12 @@ def _sleep(seconds: float) -> None:
 
 _registry: Registry | None = None
 _registry_lock = threading.Lock()
+_tokens = itertools.count(1)
+
+
+def new_token() -> int:
+    """A token for one connection's lease (see Registry.connect)."""
+    return next(_tokens)
 
 
 def registry(limits: ServerLimits) -> Registry:
