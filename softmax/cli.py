@@ -58,8 +58,10 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[
     return config, every
 
 
-def train(config: Config, print_every: int, as_json: bool, out=sys.stdout) -> int:
-    """Train synchronously, printing the loss like the CS231n notes (or one JSON object)."""
+def train(config: Config, print_every: int, as_json: bool, out=None) -> int:
+    """Train synchronously, printing the loss like the CS231n notes (or one JSON object) to ``out``
+    (standard output, looked up when called)."""
+    out = out or sys.stdout
     from .run import Run
 
     run = Run(config)

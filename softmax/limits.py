@@ -1,55 +1,129 @@
 """Limits for a shared classroom server, from environment variables with documented defaults.
 
-    SOFTMAX_MAX_RUNNING      64     runs training at once in one server process
-    SOFTMAX_MAX_POINTS       5000   training points per run (points per class x classes)
-    SOFTMAX_MAX_CLASSES      10     classes per run
-    SOFTMAX_MAX_ITERATIONS   100000 iterations per run
-    SOFTMAX_MAX_SPEED        10000  iterations per second per run
-    SOFTMAX_MAX_RUN_SECONDS  600    seconds a run may train before it pauses itself
-    SOFTMAX_REFRESH_BUDGET   60     chart refreshes per second for the whole server (one process delivers
-                                    50-55 at one core, measured by bench/classroom.py), shared by the
-                                    sessions that are training: each gets min(its setting, budget / running),
-                                    and a page changes rate when the share moves by more than a quarter
+Each variable has an accepted range (``VARIABLES``); the page's widgets, the Config's own ranges
+and the server's capacity set it. An operator's typo fails closed: ``ServerLimits.from_env``
+raises ``LimitError`` naming the variable, the range and the value given, and the server refuses
+to start with that one line (app.py); it never falls back to defaults, which would silently
+lift every other limit too.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
 from .config import Config
+
+# While other addresses are training, one address's pages get at most this part of the refresh budget.
+MAX_ADDRESS_FRACTION = 0.75
+
+
+class LimitError(ValueError):
+    """A SOFTMAX_* variable that is malformed or out of range; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    kind: type  # int or float
+    lo: float
+    hi: float
+    what: str
+
+    def parse(self, name: str, raw: str) -> int | float:
+        text = raw.strip()
+        whole = self.kind is int
+        # ASCII digits only (Python's int() and float() also take other scripts' digits, "1_000", ...)
+        pattern = r"\+?[0-9]+" if whole else r"\+?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+        value = self.kind(text) if re.fullmatch(pattern, text) else None
+        if value is None or not self.lo <= value <= self.hi or not math.isfinite(value):  # (a huge int: no float)
+            kind = "a whole number" if whole else "a number"
+            raise LimitError(f"{name} must be {kind} from {self.lo:g} to {self.hi:g} ({self.what}), "
+                             f"got {_shown(raw)}")
+        return value
+
+
+def _shown(raw: str, most: int = 40) -> str:
+    """The operator's value, quoted and cut short (a variable can hold anything)."""
+    return repr(raw[:most]) + ("..." if len(raw) > most else "")
+
+
+# field name -> how its SOFTMAX_<NAME> variable is read. Ranges: what the page can show (a points
+# slider needs room above its 5 points per class, the Config allows 2-10 classes, 1-100 000
+# iterations and 1-10 000 iterations/s) and what one process can sensibly hold.
+VARIABLES: dict[str, Variable] = {
+    "max_running": Variable(int, 1, 1000, "runs training at once in this process"),
+    "max_running_per_address": Variable(int, 1, 1000, "runs training at once from one client address"),
+    "max_points": Variable(int, 20, 100_000, "points per run"),
+    "max_classes": Variable(int, 2, 10, "classes per run"),
+    "max_iterations": Variable(int, 1, 100_000, "iterations per run"),
+    "max_speed": Variable(float, 1, 10_000, "iterations per second per run"),
+    "max_run_seconds": Variable(float, 1, 86_400, "seconds a run trains before it pauses itself"),
+    "refresh_budget": Variable(float, 1, 1000, "chart refreshes per second for the whole process"),
+    "address_share": Variable(int, 1, 1000, "runs of one address counted when sharing the refresh budget"),
+    "max_sessions": Variable(int, 1, 10_000, "open pages in this process"),
+    "max_sessions_per_address": Variable(int, 1, 10_000, "open pages from one client address"),
+    "max_parked": Variable(int, 0, 10_000, "disconnected pages whose run is kept for a reconnect"),
+    "new_pages_per_minute": Variable(int, 1, 100_000, "pages one address may open a minute, after as many at once"),
+}
+
+
+def env_name(field_name: str) -> str:
+    return f"SOFTMAX_{field_name.upper()}"
+
+
+def parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    """A space- or comma-separated list of origins (``https://course.example.edu``) or ``'self'``."""
+    origins = []
+    for part in re.split(r"[\s,]+", raw.strip()):
+        if not part:
+            continue
+        if part == "'self'":
+            origins.append(part)
+            continue
+        url = urlsplit(part)
+        ok = (url.scheme in ("https", "http") and url.netloc and not url.path.strip("/") and not url.query
+              and not url.fragment and "@" not in url.netloc and re.fullmatch(r"[A-Za-z0-9.*:\[\]-]+", url.netloc))
+        if not ok:
+            raise LimitError(f"{name} must list origins such as https://course.example.edu (or 'self'), "
+                             f"separated by spaces, got {_shown(part)}")
+        origins.append(f"{url.scheme}://{url.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))
 
 
 @dataclass(frozen=True)
 class ServerLimits:
     max_running: int = 64
+    max_running_per_address: int = 40
     max_points: int = 5000
     max_classes: int = 10
     max_iterations: int = 100_000
     max_speed: float = 10_000.0
     max_run_seconds: float = 600.0
     refresh_budget: float = 60.0
+    address_share: int = 25
+    max_sessions: int = 200
+    max_sessions_per_address: int = 100
+    max_parked: int = 64
+    new_pages_per_minute: int = 60
+    frame_ancestors: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerLimits:
-        """Read SOFTMAX_<FIELD> variables; a malformed or non-positive one is a ValueError naming it."""
+        """Read the SOFTMAX_<FIELD> variables; the first malformed or out-of-range one is a LimitError."""
         environ = os.environ if environ is None else environ
-        values = {}
+        values: dict = {}
         for f in fields(cls):
-            name = f"SOFTMAX_{f.name.upper()}"
+            name = env_name(f.name)
             if name not in environ:
                 continue
-            kind = int if f.type == "int" else float
-            try:
-                value = kind(environ[name])
-            except ValueError:
-                whole = "whole " if kind is int else ""
-                raise ValueError(f"{name} must be a {whole}number, got {environ[name]!r}") from None
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive, got {environ[name]!r}")
-            values[f.name] = value
+            if f.name == "frame_ancestors":
+                values[f.name] = parse_origins(name, environ[name])
+            else:
+                values[f.name] = VARIABLES[f.name].parse(name, environ[name])
         return cls(**values)
 
     def upper(self, name: str, classes: int = 2) -> float | None:
@@ -75,10 +149,31 @@ class ServerLimits:
         return config, notices
 
     def refresh_rate(self, requested: float, running: int) -> float:
-        """Refreshes per second for one session: its own setting, backed off when many sessions train."""
+        """Refreshes per second for one session when every running session counts once."""
         return min(requested, max(0.5, self.refresh_budget / max(running, 1)))
 
-    def rate_is_stale(self, current: float, requested: float, running: int) -> bool:
+    def address_budget(self, mine: int, others: Iterable[int] = ()) -> float:
+        """Script runs a second for all the pages of one client address, ``mine`` of whose runs
+        are training, while other addresses have ``others`` runs training.
+
+        The budget is shared by address first: an address counts as ``min(its runs, address_share)``
+        (at least 1), and while other addresses are training, one address gets at most
+        MAX_ADDRESS_FRACTION of the budget. A classroom behind one NAT address that has the process
+        to itself gets the whole budget, like separate students; a client with 80 tabs beside one
+        student gets no more than 25 students would, and leaves the process room to answer the
+        student at once (measured by bench/greedy_client.py: at its full 25/26 share the process
+        ran at its one core and the student's runs waited ~1 s each).
+        """
+        weight = min(max(mine, 1), self.address_share)
+        theirs = [min(n, self.address_share) for n in others if n > 0]
+        share = self.refresh_budget * weight / (weight + sum(theirs))
+        return min(share, self.refresh_budget * MAX_ADDRESS_FRACTION) if theirs else share
+
+    def session_rate(self, requested: float, address_budget: float, address_running: int) -> float:
+        """Refreshes per second for one running page: its setting, or its part of its address's budget."""
+        return min(requested, max(0.5, address_budget / max(address_running, 1)))
+
+    def rate_is_stale(self, current: float, fair: float) -> bool:
         """True when a page polling at ``current`` should change rate: the fair rate now differs
         by more than a quarter (a page that started early must not keep its share as the class fills)."""
-        return not 0.8 <= self.refresh_rate(requested, running) / current <= 1.25
+        return not 0.8 <= fair / current <= 1.25

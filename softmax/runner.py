@@ -156,13 +156,14 @@ class Trainer:
             if self.running or self.finished:
                 return False
             with Trainer._running_lock:
-                if len(Trainer._running) >= Trainer.max_running:
+                # (self may still be listed: its previous thread, suspended without waiting, is ending)
+                if self not in Trainer._running and len(Trainer._running) >= Trainer.max_running:
                     raise TooManyTrainers(
                         f"{len(Trainer._running)} runs are training on this server, its limit; "
                         "try again in a minute or step by hand"
                     )
                 Trainer._running.add(self)
-            self._stop = threading.Event()
+                self._stop = threading.Event()  # under the registry's lock: see _loop's finally
             self._run.stop_reason = None
             self._thread = threading.Thread(target=self._loop, args=(self._stop,), daemon=True,
                                             name="softmax-trainer")
@@ -170,15 +171,16 @@ class Trainer:
             self._stale = True  # the snapshot says whether it is running
             return True
 
-    def pause(self) -> None:
-        """Stop the background thread; returns once it has ended (well within 0.2 s).
+    def pause(self, wait: bool = True) -> None:
+        """Stop the background thread. With ``wait``, returns once it has ended (well within 0.2 s);
+        without, only signals it: the thread ends by itself after its current batch (<= 10 ms of work).
 
         Not for a server's event loop: there, call ``suspend()``, which does not wait.
         """
         self._stop.set()
         self._stale = True
         t = self._thread
-        if t is not None and t is not threading.current_thread():
+        if wait and t is not None and t is not threading.current_thread():
             t.join(timeout=1.0)
 
     stop = pause
@@ -190,17 +192,13 @@ class Trainer:
         serves every connection, and 50 pages dropping together must not wait 50 joins.
         """
         self._resume_later = self.running or self._resume_later
-        self._stop.set()
-        self._stale = True
+        self.pause(wait=False)
 
     def resume(self) -> None:
         """Start again if ``suspend()`` found it running; may raise TooManyTrainers."""
         if self._resume_later:
             self._resume_later = False
-            t = self._thread
-            if t is not None and t is not threading.current_thread():
-                t.join(timeout=1.0)  # a suspended thread ends within one batch (~10 ms)
-            self.start()
+            self.start()  # (the suspended thread may still be ending its batch: it leaves on its own)
 
     def _loop(self, stop: threading.Event) -> None:
         run = self._run
@@ -234,7 +232,10 @@ class Trainer:
         finally:
             stop.set()  # whatever ended the loop: from now on this thread counts as not running
             with Trainer._running_lock:
-                Trainer._running.discard(self)
+                # A run suspended without waiting may be started again (a reconnect) before this
+                # thread has ended: only the thread of the latest start() leaves the registry.
+                if self._stop is stop:
+                    Trainer._running.discard(self)
             self._stale = True  # the next reader publishes "not running"
 
     @classmethod

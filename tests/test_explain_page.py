@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 
 def explain_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "ui" / "page.py"), default_timeout=120)
     for k, v in {"view": "Explain the gradient", **(query or {})}.items():
         at.query_params[k] = v
     return at.run()

@@ -7,6 +7,8 @@ point into the picked example.
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from softmax.snapshot import Snapshot
@@ -52,14 +54,27 @@ def layout(names: list[str], classes: int) -> dict[str, tuple[int, int]]:
     return {name: (spans[name], WEIGHTS.get(name, 1)) for name in names}
 
 
-def clicked_point(click: dict | None, key: str) -> int | None:
-    """The index of the training point in a click not seen before (its customdata), or None."""
+def clicked_point(click: object, key: str, n: int | None = None) -> int | None:
+    """The index of the training point in a click not seen before (its customdata), or None.
+
+    The click comes from the browser and is taken as untrusted JSON: anything but a list whose
+    first entry is a whole number of a training point (0 <= i < n) is no click at all."""
     seen = f"_seen_click_{key}"
-    if not click or click == st.session_state.get(seen):
+    if not isinstance(click, dict):
         return None
-    st.session_state[seen] = click
+    fingerprint = repr(click)[:1000]  # a real click is a few hundred characters; a crafted one may be huge
+    if fingerprint == st.session_state.get(seen):
+        return None
+    st.session_state[seen] = fingerprint
     custom = click.get("customdata")
-    return int(custom[0]) if isinstance(custom, list) and custom else None
+    if not isinstance(custom, list) or not custom:
+        return None
+    index = custom[0]
+    if isinstance(index, float) and math.isfinite(index) and index.is_integer():
+        index = int(index)
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0 or (n is not None and index >= n):
+        return None
+    return index
 
 
 def pick(snap: Snapshot, key: str) -> int | None:
@@ -67,18 +82,19 @@ def pick(snap: Snapshot, key: str) -> int | None:
     read before the figures are built so that they ring it at once; and the picked example."""
     state = st.session_state.get(key)
     click = state.get("click") if hasattr(state, "get") else None
-    i = clicked_point(click, key)
-    if i is not None and 0 <= i < len(snap.y):
+    i = clicked_point(click, key, len(snap.y))
+    if i is not None:
         st.session_state.example = i
     example = st.session_state.get("example")
     return example if isinstance(example, int) and 0 <= example < len(snap.y) else None
 
 
-def draw(fig: dict, key: str) -> int | None:
+def draw(fig: dict, key: str, n: int | None = None) -> int | None:
     """Draw one figure in place (no remount, no flicker); returns the index of a training point
-    clicked since the last run, or None. Build the figure for ``browser_theme(key)`` (viz's
-    figures say which theme they were built for; the board asks for the other when needed)."""
-    return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key)
+    clicked since the last run (one of ``n``, when given), or None. Build the figure for
+    ``browser_theme(key)`` (viz's figures say which theme they were built for; the board asks for
+    the other when needed)."""
+    return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key, n)
 
 
 def charts(snap: Snapshot) -> None:

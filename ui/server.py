@@ -1,0 +1,313 @@
+"""The page's ASGI middleware (``st.App(..., middleware=[...])`` in app.py): what the server itself
+guards before Streamlit sees a request.
+
+- Security headers on every HTML response (the page at ``/``): a Content-Security-Policy that lets
+  the page load only from this server, no framing unless the operator lists the sites that may
+  embed the page (``SOFTMAX_FRAME_ANCESTORS``), ``X-Content-Type-Options: nosniff`` on everything.
+- ``/_stcore/metrics`` answers only loopback clients (a scraper on the same host or pod);
+  everyone else gets 403.
+- Uploads are refused: the page has no file uploader (``server.maxUploadSize`` in
+  .streamlit/config.toml is the backstop; a CSV uploader will come with its own limits).
+- Open pages (websockets) are capped per process and per client address; a refused page gets
+  503 to its handshake and the browser retries.
+- Each connection's incoming messages are paced by a token bucket: past a burst, the server reads
+  that socket more slowly (TCP pushes back on the client); nothing is dropped.
+
+``lifespan`` also puts a check in front of Streamlit's own handling of each message
+(``checked_widget_states``): a widget value of a type its widget never sends, or one its own
+deserializer cannot read, is dropped before Streamlit stores it. Streamlit deserializes widget
+values before the page's script starts, so the page cannot catch these itself; left in, one such
+value raised on every later run of the session.
+
+A client's address is ``scope["client"]``: uvicorn's proxy-header middleware has already replaced
+it by ``X-Forwarded-For`` when the connection comes from a trusted proxy (``FORWARDED_ALLOW_IPS``,
+by default only 127.0.0.1). Behind a balancer on another host, set that to the balancer's address,
+or every student counts as the balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import ipaddress
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import streamlit
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from softmax.limits import ServerLimits
+
+# The one inline script in Streamlit's index.html (``window.prerenderReady = false``) is allowed by
+# its hash, computed from the file this Streamlit serves, so an upgrade that changes it still works.
+INDEX_HTML = Path(streamlit.__file__).parent / "static" / "index.html"
+
+# Messages a connection may send at once, and per second after that. A browser sends one per
+# chart refresh (at most 10/s), one per click or widget change, and a heartbeat.
+BURST, PER_SECOND = 60, 30.0
+# The server's own host (and a proxy on it that sends no X-Forwarded-For): not limited per address,
+# as ui/sessions.py's LOCAL (it could be a whole classroom); the process-wide caps still apply.
+LOCAL_HOSTS = ("127.0.0.1", "::1")
+
+
+def inline_script_hashes(html: str) -> list[str]:
+    """CSP source expressions ('sha256-...') for every inline <script> of a page."""
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, flags=re.S | re.I)
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts]
+
+
+def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
+    """The page's policy: everything from this server, nothing from anywhere else.
+
+    Found in Chromium by removing each allowance and watching for violations while the page
+    trains, draws, explains (KaTeX), takes a chart click, opens the share link and downloads the
+    script (tests/test_browser_hardening.py keeps it at zero):
+    - script-src: Streamlit's one inline script by its hash; blob: for the chart component's own
+      module (Streamlit loads a components.v2 module from a blob: URL); 'unsafe-eval' for plotly.js,
+      whose WebGL traces (regl) compile their drawing code with ``new Function``;
+    - style-src 'unsafe-inline': emotion writes <style> elements, plotly.js style attributes;
+    - img-src and font-src data:: KaTeX's and Streamlit's inlined images and fonts;
+    - connect-src 'self': the websocket and fetches to this same host;
+    - worker-src 'self', frame-src 'none': this page starts no worker and has no frame (Streamlit's
+      own st.plotly_chart, deck.gl and graphviz elements would need worker-src blob:).
+    """
+    scripts = " ".join(["'self'", *inline_script_hashes(INDEX_HTML.read_text()), "blob:", "'unsafe-eval'"])
+    ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src {scripts}",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "frame-src 'none'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        f"frame-ancestors {ancestors}",
+    ])
+
+
+def is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Bucket:
+    """A token bucket: ``take()`` returns how long to wait before the next message may be read."""
+
+    def __init__(self, burst: float, rate: float) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self) -> float:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class Guard:
+    """Pure ASGI middleware: headers, the metrics guard, no uploads, page caps, message pacing."""
+
+    def __init__(self, app: ASGIApp, limits: ServerLimits | None = None, burst: float = BURST,
+                 per_second: float = PER_SECOND) -> None:
+        self.app = app
+        self.limits = limits or ServerLimits()
+        self.burst, self.per_second = burst, per_second
+        self.csp = content_security_policy(self.limits.frame_ancestors)
+        self.open_pages: Counter[str] = Counter()  # client address -> open websockets
+        self.new_pages: dict[str, Bucket] = {}  # client address -> its bucket of new pages
+        self.refused = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self.websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    # -- HTTP ------------------------------------------------------------------------
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        client = (scope.get("client") or (None,))[0]
+        if path.endswith("/_stcore/metrics") and not is_loopback(client):
+            await self.plain(send, 403, "metrics are served to this host only\n")
+            return
+        if "/_stcore/upload_file" in path and scope.get("method") != "OPTIONS":
+            await self.plain(send, 403, "this page accepts no uploads\n")
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in (b"x-content-type-options", b"x-frame-options")]
+                headers.append((b"x-content-type-options", b"nosniff"))
+                content_type = dict((k.lower(), v) for k, v in headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    headers.append((b"content-security-policy", self.csp.encode()))
+                    headers.append((b"referrer-policy", b"same-origin"))
+                    if not self.limits.frame_ancestors:
+                        headers.append((b"x-frame-options", b"DENY"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    @staticmethod
+    async def plain(send: Send, status: int, text: str) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"x-content-type-options", b"nosniff")]})
+        await send({"type": "http.response.body", "body": text.encode()})
+
+    # -- websockets --------------------------------------------------------------------
+    def admit(self, address: str) -> str | None:
+        """Why a new page from ``address`` is refused, or None to let it in."""
+        if sum(self.open_pages.values()) >= self.limits.max_sessions:
+            return f"this server has {self.limits.max_sessions} pages open, its limit"
+        if address in LOCAL_HOSTS:
+            return None
+        if self.open_pages[address] >= self.limits.max_sessions_per_address:
+            return f"{self.limits.max_sessions_per_address} pages are open from your address, the limit"
+        # Pages opened (and dropped) in a stream: each leaves a session behind for a reconnect.
+        per_minute = self.limits.new_pages_per_minute
+        bucket = self.new_pages.get(address)
+        if bucket is None:
+            if len(self.new_pages) > 10_000:  # forget the addresses whose buckets are full again
+                now = time.monotonic()
+                self.new_pages = {a: b for a, b in self.new_pages.items()
+                                  if b.tokens + (now - b.at) * b.rate < b.burst}
+            bucket = self.new_pages[address] = Bucket(per_minute, per_minute / 60)
+        if bucket.take() > 0:
+            bucket.tokens += 1  # a refused page costs nothing
+            return f"more than {per_minute} pages a minute from your address, the limit"
+        return None
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope.get("path", "").endswith("/_stcore/stream"):
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("?",))[0]
+        why = self.admit(address)
+        if why is not None:
+            self.refused += 1
+            await self.refuse(scope, send, why)
+            return
+        self.open_pages[address] += 1
+        bucket = Bucket(self.burst, self.per_second)
+
+        async def paced() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                wait = bucket.take()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            return message
+
+        try:
+            await self.app(scope, paced, send)
+        finally:
+            self.open_pages[address] -= 1
+            if self.open_pages[address] <= 0:
+                del self.open_pages[address]
+
+    @staticmethod
+    async def refuse(scope: Scope, send: Send, why: str) -> None:
+        """503 to the handshake where the server supports it (uvicorn does), else a plain refusal."""
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            await send({"type": "websocket.http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"30")]})
+            await send({"type": "websocket.http.response.body", "body": f"{why}; try again in a minute\n".encode()})
+        else:
+            await send({"type": "websocket.close", "code": 1013})
+
+
+# -- widget values a browser never sends ----------------------------------------------------------
+NUMBERS = ("int_value", "double_value")  # a number_input is declared double_value; int ones send int_value
+_dropped: Counter[str] = Counter()  # session id -> widget values dropped since the page last looked
+_dropped_lock = threading.Lock()
+
+
+def _expected(declared: str | None, sent: str | None) -> bool:
+    if declared is None or sent is None:
+        return sent is None  # a cleared value (None) is always allowed
+    return sent == declared or (declared in NUMBERS and sent in NUMBERS)
+
+
+def check_widget_states(state: Any, widget_states: Any) -> int:
+    """Remove from ``widget_states`` (a WidgetStates proto) every value its widget would not send:
+    an unknown widget, a value of another type, or one the widget's own deserializer raises on.
+    ``state`` is the session's SessionState. Returns how many were removed."""
+    from streamlit.runtime.state.common import unpack_widget_state_value
+
+    keep, dropped = [], 0
+    for ws in widget_states.widgets:
+        meta = state.get_widget_metadata(ws.id)
+        sent = ws.WhichOneof("value")
+        ok = meta is not None and _expected(meta.value_type, sent)
+        if ok and sent is not None:
+            try:
+                meta.deserializer(unpack_widget_state_value(ws))
+            except Exception:
+                ok = False
+        if ok:
+            keep.append(ws)
+        else:
+            dropped += 1
+    if dropped:
+        del widget_states.widgets[:]
+        widget_states.widgets.extend(keep)
+    return dropped
+
+
+def take_dropped(session_id: str) -> int:
+    """How many of this session's widget values were dropped since the last call (the page says so)."""
+    with _dropped_lock:
+        return _dropped.pop(session_id, 0)
+
+
+def guard_backmsgs(runtime: Any) -> None:
+    """Check every rerun's widget states before Streamlit handles the message (wraps the runtime's
+    ``handle_backmsg``, which the websocket route calls for every message of a session)."""
+    original = runtime.handle_backmsg
+
+    def handle_backmsg(session_id: str, msg: Any, *args: Any, **kwargs: Any) -> Any:
+        if msg.WhichOneof("type") == "rerun_script":
+            session = runtime.get_app_session(session_id)
+            if session is not None:
+                dropped = check_widget_states(session.session_state, msg.rerun_script.widget_states)
+                if dropped:
+                    with _dropped_lock:
+                        _dropped[session_id] += dropped
+        return original(session_id, msg, *args, **kwargs)
+
+    runtime.handle_backmsg = handle_backmsg
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """``st.App(lifespan=...)``: runs once the runtime has started."""
+    from streamlit.runtime import Runtime
+
+    guard_backmsgs(Runtime.instance())
+    yield
+
+
+def middleware(limits: ServerLimits) -> list[Any]:
+    """The list for ``st.App(..., middleware=...)``."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(Guard, limits=limits)]
