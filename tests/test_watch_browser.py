@@ -11,7 +11,6 @@ a click picks the point clicked, and that plotly.js comes from this server, once
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -232,16 +231,12 @@ def test_a_click_picks_the_point_clicked(server):
         assert not errors, errors
 
 
-def test_plotly_js_from_the_route_when_the_app_mounts_it(tmp_path):
-    """Under st.App with ui.plotly_live.plotly_js_route(), the board loads plotly.js from that route:
+def test_plotly_js_from_the_route_app_py_mounts():
+    """app.py's st.App mounts ui.plotly_live.plotly_js_route(): the board loads plotly.js from that route,
     the plotly package's own file, cached for a year; the app's folder is left as it was."""
-    launcher = tmp_path / "launcher.py"
-    launcher.write_text("import streamlit as st\n\nfrom ui.plotly_live import plotly_js_route\n\n"
-                        f"app = st.App({str(ROOT / 'app.py')!r}, routes=[plotly_js_route()])\n")
     before = _app_files()
-    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     outside, scripts, errors = [], [], []
-    with streamlit_server(str(launcher), env=env) as (base, _proc):
+    with streamlit_server() as (base, _proc):
         import urllib.request
 
         with urllib.request.urlopen(f"{base}/vendor/plotly-{_plotly_version()}.min.js", timeout=30) as r:
