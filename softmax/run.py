@@ -96,7 +96,7 @@ class Run:
             points = validate.features(raw) if len(raw) else raw
             labels = validate.labels(data[1], len(points), config.classes)
             self.transform = standardizing(points, features)
-        self.config = config
+        self.config = self.start_config = config
         self.max_points = max_points
         train, test = split(config, points, labels)
         self.test_points, self.y_test = frozen(points[test]), frozen(labels[test])
@@ -289,6 +289,7 @@ class Run:
         test = self.test_result() if len(self.y_test) else (math.nan, math.nan)
         return Snapshot(
             config=self.config,
+            start_config=self.start_config,
             iteration=self.iteration,
             X=self.X,
             y=self.y,

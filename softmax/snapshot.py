@@ -246,7 +246,9 @@ class _Thinned:
 class Snapshot:
     """The state of a run after ``iteration`` updates; every array is a read-only copy.
 
-    X (N, D), y (N,): the training data as the model sees it; ``points`` (N, 2) the same points in
+    ``config`` is the settings now; ``start_config`` those the run started with (``log`` has what changed
+    between, at which iteration: together they reproduce the run). X (N, D), y (N,): the training data
+    as the model sees it; ``points`` (N, 2) the same points in
     the plane, in their own units (``transform`` turns points into the model's inputs: features,
     standardization). With a held-out share: X_test, test_points, y_test and the model's
     test_loss (data part) and test_accuracy there (NaN without). ``params``, ``grads`` and the gradient's two parts
@@ -259,6 +261,7 @@ class Snapshot:
     """
 
     config: Config
+    start_config: Config
     iteration: int
     X: np.ndarray
     y: np.ndarray
