@@ -295,3 +295,32 @@ def test_iteration_cap_and_speed_controls():
     at.run()
     assert iteration(at) > 100  # 1000 iterations per second
     button(at, "Pause").click().run()
+
+
+def query(at) -> dict:
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
+
+
+def test_a_preset_stays_in_the_link_while_its_settings_are_unchanged():
+    at = app({"preset": "heavy-reg"})
+    button(at, "Step").click().run()
+    assert query(at) == {"preset": "heavy-reg"}  # a reload or a copied link keeps the exercise's question
+    again = app(query(at))
+    assert PRESETS["heavy-reg"].sentence in " ".join(i.value for i in again.info)
+    at.select_slider(key="cfg_step_size").set_value(0.5).run()
+    assert "preset" not in query(at) and query(at)["reg"] == "1" and query(at)["step_size"] == "0.5"
+
+
+def test_start_and_step_at_the_iteration_limit_say_why_and_what_to_do():
+    at = app({"iterations": "2"})
+    button(at, "Step").click().run()
+    button(at, "Step").click().run()
+    assert iteration(at) == 2
+    for label in ("Step", "Start"):
+        button(at, label).click().run()
+        assert iteration(at) == 2
+        assert any("2-iteration limit: raise Iterations" in i.value for i in at.info), label
+    diverged = app({"step_size": "1000"})
+    button(diverged, "Step").click().run()
+    button(diverged, "Start").click().run()
+    assert any("diverged, so it cannot go on" in i.value for i in diverged.info)

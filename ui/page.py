@@ -141,8 +141,10 @@ def _choose_preset() -> None:
 
 
 def url_query(config: Config) -> dict[str, str]:
-    """Every setting, and the hidden controls, as the query string of a link to this setup."""
-    query = config.to_query()
+    """The query string of a link to this setup: ``preset=NAME`` while an exercise's settings are unchanged
+    (so a reload or a shared link keeps its question), else every setting; and the hidden controls."""
+    preset = st.session_state.get("preset")
+    query = {"preset": preset} if preset in PRESETS and PRESETS[preset].config == config else config.to_query()
     if st.session_state.hidden:
         query["hide"] = ",".join(st.session_state.hidden)
     return query
@@ -219,7 +221,23 @@ def sidebar() -> Config:
 # The buttons' callbacks and the live fragment hold the seat, never the trainer itself: Streamlit
 # keeps both for as long as it keeps the session, and a run set aside while its page is away
 # (ui/sessions.py) must really let go of its arrays.
+def _finished_note(seat: sessions.Seat) -> bool:
+    """When the run cannot take another step, say why and what to do (a button never does nothing silently)."""
+    trainer = seat.trainer
+    if trainer is None or not trainer.finished:
+        return False
+    snap = trainer.snapshot
+    if snap.diverged:
+        st.session_state.busy_info = ("The run diverged, so it cannot go on: press Reset and try a smaller step size.")
+    else:
+        st.session_state.busy_info = (f"The run has reached its {snap.config.iterations}-iteration limit: raise "
+                                      "Iterations (under Training) to go on, or press Reset to start again.")
+    return True
+
+
 def _start(seat: sessions.Seat) -> None:
+    if _finished_note(seat):
+        return
     try:
         REGISTRY.start(seat)
     except TooManyTrainers as exc:
@@ -232,7 +250,7 @@ def _pause(seat: sessions.Seat) -> None:
 
 
 def _step(seat: sessions.Seat) -> None:
-    if seat.trainer is not None:
+    if seat.trainer is not None and not _finished_note(seat):
         seat.trainer.step()
 
 
