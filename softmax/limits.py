@@ -68,6 +68,7 @@ VARIABLES: dict[str, Variable] = {
     "max_sessions_per_address": Variable(int, 1, 10_000, "open pages from one client address"),
     "max_parked": Variable(int, 0, 10_000, "disconnected pages whose run is kept for a reconnect"),
     "new_pages_per_minute": Variable(int, 1, 100_000, "pages one address may open a minute, after as many at once"),
+    "train_share": Variable(float, 0.05, 16, "seconds of training per second, all of this process's runs together"),
 }
 
 
@@ -109,6 +110,9 @@ class ServerLimits:
     max_sessions_per_address: int = 100
     max_parked: int = 64
     new_pages_per_minute: int = 60
+    # Training threads hold Python's lock between numpy calls: past about half a core they starve the
+    # event loop (health, pages, releases). Runs slow down together instead (softmax/runner.py).
+    train_share: float = 0.5
     frame_ancestors: tuple[str, ...] = ()
 
     @classmethod

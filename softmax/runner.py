@@ -34,6 +34,9 @@ class Trainer:
     """
 
     max_running: int = 64  # process-wide limit on running trainers; the app sets it
+    # Seconds of training per second of wall time for all running trainers of the process together (the
+    # app sets it): each runner rests between its batches so that its own part is train_share / running.
+    train_share: float = float("inf")
     _running: set[Trainer] = set()
     _running_lock = threading.Lock()
 
@@ -221,6 +224,7 @@ class Trainer:
                         while stepped < due and not run.finished and time.monotonic() - now < 0.01:
                             run._step()
                             stepped += 1
+                    busy = time.monotonic() - now
                     if now - started > self.max_seconds:
                         run.stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
                         stop.set()
@@ -228,7 +232,7 @@ class Trainer:
                         stop.set()
                     if stepped:
                         self._stale = True
-                stop.wait(min(0.02, 1.0 / speed))
+                stop.wait(max(min(0.02, 1.0 / speed), self._rest(busy)))
         finally:
             stop.set()  # whatever ended the loop: from now on this thread counts as not running
             with Trainer._running_lock:
@@ -237,6 +241,14 @@ class Trainer:
                 if self._stop is stop:
                     Trainer._running.discard(self)
             self._stale = True  # the next reader publishes "not running"
+
+    @classmethod
+    def _rest(cls, busy: float) -> float:
+        """How long a runner that just worked ``busy`` seconds rests, so that it works at most its part of the
+        process's training share: busy / (busy + rest) <= train_share / running. (A run that cannot keep its
+        speed within its part slows down; the pacing above does not let it burst to catch up.)"""
+        part = cls.train_share / max(cls.running_count(), 1)
+        return busy * (1.0 / part - 1.0) if part < 1.0 else 0.0
 
     @classmethod
     def running_count(cls) -> int:

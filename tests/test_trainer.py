@@ -261,3 +261,32 @@ def test_suspend_and_resume_keep_a_run_through_a_dropped_connection(trainers):
     t.suspend()  # suspended while paused: resume leaves it paused
     t.resume()
     assert not t.running
+
+
+def test_the_training_share_is_split_among_the_running_runs(monkeypatch):
+    monkeypatch.setattr(Trainer, "train_share", 0.2)
+    monkeypatch.setattr(Trainer, "running_count", classmethod(lambda cls: 4))
+    assert Trainer._rest(0.01) == pytest.approx(0.01 * (1 / 0.05 - 1))  # each of 4 works 5 % of the time
+    monkeypatch.setattr(Trainer, "train_share", float("inf"))
+    assert Trainer._rest(0.01) == 0.0  # no share set: no rest beyond the pacing
+
+
+def test_a_runner_rests_its_part_after_each_batch(trainers, monkeypatch):
+    """A heavy run with a small share waits, after each batch of work, the rest that keeps it to its part."""
+    import softmax.runner as runner
+
+    waits = []
+
+    class Recording(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return super().wait(min(timeout or 0, 0.05))
+
+    monkeypatch.setattr(runner.threading, "Event", Recording)
+    monkeypatch.setattr(Trainer, "train_share", 0.05)
+    t = trainers(Config(points_per_class=2000, classes=10, speed=10_000, iterations=100_000))
+    t.start()
+    assert wait_until(lambda: len(waits) > 20)
+    t.pause()
+    long = [w for w in waits if w and w > 0.02]  # more than the pacing alone ever asks
+    assert len(long) >= len(waits) // 2, waits[:20]

@@ -41,6 +41,7 @@ def server_limits() -> ServerLimits:
 
 LIMITS = server_limits()
 Trainer.max_running = LIMITS.max_running
+Trainer.train_share = LIMITS.train_share
 REGISTRY = sessions.registry(LIMITS)
 
 
