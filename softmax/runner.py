@@ -209,7 +209,7 @@ class Trainer:
         ref_time, ref_iter, speed = started, run.iteration, run.config.speed
         try:
             while not stop.is_set():
-                now = time.monotonic()
+                now, cpu = time.monotonic(), time.thread_time()
                 with self._lock:
                     if run is not self._run:  # reset while this thread was waking: the old run is gone
                         break
@@ -224,7 +224,8 @@ class Trainer:
                         while stepped < due and not run.finished and time.monotonic() - now < 0.01:
                             run._step()
                             stepped += 1
-                    busy = time.monotonic() - now
+                    # this thread's own CPU time: wall time would count the waits for Python's lock too
+                    busy = time.thread_time() - cpu
                     if now - started > self.max_seconds:
                         run.stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
                         stop.set()
