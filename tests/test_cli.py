@@ -100,3 +100,14 @@ def test_an_undone_update_prints_its_iteration_once(monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines[:3]] == ["iteration 0", "iteration 10", "iteration 20"]
     assert lines[3].startswith("diverged at iteration 20 (the loss became infinite)")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`python -m softmax train | head -1`: the pipe closes after the first line; no traceback, status 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "softmax", "train", "--iterations", "20000", "--print-every", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert first.startswith(b"iteration 0: loss ") and err == ""
