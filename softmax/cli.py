@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .config import SETTINGS, Config, setting_info
+from .config import OWN, SETTINGS, Config, setting_info
 
 # What the notes' two loops run and print, when the command line does not say.
 MODEL_DEFAULTS = {"linear": {"iterations": 200}, "two-layer": {"iterations": 10_000}}
@@ -38,9 +38,44 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
                             help=f"{info['help']} (default {default})")
     parser.add_argument("--print-every", type=int, default=None,
                         help="print the loss every this many iterations (default: the notes' 10, or 1000 for the net)")
+    parser.add_argument("--points", metavar="FILE.csv", default=None,
+                        help="train on your own points: a CSV of x1,x2,label rows (a header optional; labels "
+                             "0..K-1 or names). Implies --dataset own; --classes defaults to the classes in the file")
 
 
-def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[Config, int]:
+Points = tuple[Any, Any]  # (points (N, 2), labels (N,)) of the "own" dataset
+
+
+def _points(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Points | None:
+    """The --points file read as data (never executed), or None; bad files end with one line naming the row."""
+    if args.points is None:
+        if args.dataset == OWN:
+            parser.error("--dataset own needs --points FILE.csv (rows of x1,x2,label)")
+        return None
+    if args.dataset not in (None, OWN):
+        parser.error(f"--points gives the data: leave out --dataset {args.dataset}")
+    from .points import MAX_CSV_BYTES, DataError, read_csv
+    from .run import MAX_POINTS
+
+    try:
+        with open(args.points, "rb") as f:
+            raw = f.read(MAX_CSV_BYTES + 1)
+        table = read_csv(raw, MAX_POINTS, int(setting_info("classes")["hi"]))
+    except OSError as exc:
+        parser.error(f"--points: cannot read {args.points!r}: {exc.strerror or exc}")
+    except DataError as exc:
+        parser.error(f"--points {args.points!r}: {exc}")
+    args.dataset = OWN
+    K = len(table.names)
+    if args.classes is None:
+        args.classes = max(K, int(setting_info("classes")["lo"]))
+    elif args.classes < K:
+        parser.error(f"--classes {args.classes}: the file has {K} classes")
+    return table.points, table.labels
+
+
+def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[Config, int, Points | None]:
+    points = _points(args, parser)
     given: dict[str, Any] = {name: getattr(args, name) for name in SETTINGS
                              if getattr(args, name, None) is not None}
     model = given.get("model", setting_info("model")["default"])
@@ -55,16 +90,16 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[
     every = args.print_every if args.print_every is not None else PRINT_EVERY[config.model]
     if every < 1:
         parser.error("--print-every must be at least 1")
-    return config, every
+    return config, every, points
 
 
-def train(config: Config, print_every: int, as_json: bool, out=None) -> int:
+def train(config: Config, print_every: int, as_json: bool, out=None, points: Points | None = None) -> int:
     """Train synchronously, printing the loss like the CS231n notes (or one JSON object) to ``out``
-    (standard output, looked up when called)."""
+    (standard output, looked up when called). ``points``: the own dataset's points and labels."""
     out = out or sys.stdout
     from .run import Run
 
-    run = Run(config)
+    run = Run(config, data=points)
     printed = []
     while True:
         # (an update undone because its loss was not finite leaves the iteration where it was: print it once)
@@ -116,13 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "train":
-        config, every = _config(args, p_train)
-        return train(config, every, args.json)
+        config, every, points = _config(args, p_train)
+        return train(config, every, args.json, points=points)
     if args.command == "export-script":
         from .export import export_script
 
-        config, every = _config(args, p_export)
-        print(export_script(config, every), end="")
+        config, every, points = _config(args, p_export)
+        print(export_script(config, every, points), end="")
         return 0
     if args.command == "bench":
         from .benchmark import run

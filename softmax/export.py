@@ -16,10 +16,13 @@ from __future__ import annotations
 import inspect
 import textwrap
 
+import numpy as np
+
 from . import data, notes
 from .cli import PRINT_EVERY, diverged_line
-from .config import Config
-from .run import BATCH_STREAM, BLOWUP_FACTOR
+from .config import OWN, Config
+from .features import CODE, standardizing
+from .run import BATCH_STREAM, BLOWUP_FACTOR, SPLIT_STREAM, split
 
 TITLES = {"linear": "linear classifier", "two-layer": "2-layer ReLU net"}
 # The trainer's two reasons to stop a run early (softmax.run.Run._step), as the command line words them.
@@ -36,17 +39,19 @@ def _message(why: str, step_size: float) -> str:
     return line.replace(str(placeholder), "%d")
 
 
-def export_script(config: Config, print_every: int | None = None) -> str:
+def export_script(config: Config, print_every: int | None = None,
+                  points: tuple[np.ndarray, np.ndarray] | None = None) -> str:
     """Python source that needs only numpy and prints what ``python -m softmax train`` prints for
-    ``config`` (same data, same initial weights, same minibatches): every model, loss, optimizer
-    and batch size. ``print_every`` defaults to the notes' (10 for the linear model, 1000 for the net).
+    ``config`` (same data, same initial weights, same minibatches): every model, loss, optimizer,
+    batch size, input feature and test share. ``print_every`` defaults to the notes' (10 for the
+    linear model, 1000 for the net). ``points``: a user's own points ((N, 2), labels (N,)), written
+    into the script, for the "own" dataset.
     """
     every = PRINT_EVERY[config.model] if print_every is None else print_every
     if every < 1:
         raise ValueError(f"print_every must be at least 1, got {every}")
-    make = data.DATASETS[config.dataset].make
-    generator = inspect.getsource(make)
-    labels = inspect.getsource(data._labels) if "_labels(" in generator else ""
+    if (config.dataset == OWN) != (points is not None):
+        raise ValueError("points are given exactly when the dataset is 'own'")
     settings = ", ".join(f"{k}={v}" for k, v in config.to_query().items() if k not in ("speed", "refresh"))
     header = f'''"""The CS231n {TITLES[config.model]}, exported from the softmax gradient app.
 
@@ -61,11 +66,32 @@ import numpy as np
 Rng = np.random.RandomState
 
 '''
-    body = f'''
+    if points is None:
+        make = data.DATASETS[config.dataset].make
+        generator = inspect.getsource(make)
+        labels = inspect.getsource(data._labels) if "_labels(" in generator else ""
+        source = textwrap.dedent(labels) + ("\n\n" if labels else "") + textwrap.dedent(generator)
+        body = f'''
 # the data: {config.points_per_class} points per class, {config.classes} classes, from one random stream
 rng = np.random.RandomState({config.seed})
 X, y = {make.__name__}({config.points_per_class}, {config.classes}, {config.noise!r}, rng)
-D = X.shape[1]
+'''
+        xy, y_all = None, None
+    else:
+        xy = np.asarray(points[0], dtype=float).reshape(-1, 2)
+        y_all = np.asarray(points[1], dtype=np.int64)
+        rows = ",\n    ".join(f"[{float(a)!r}, {float(b)!r}]" for a, b in xy)
+        source = ""
+        body = f'''
+# the data: your own {len(y_all)} points (x1, x2) and their classes 0..{config.classes - 1}
+X = np.array([
+    {rows}
+]).reshape(-1, 2)
+y = np.array({[int(k) for k in y_all]!r}, dtype=np.int64)
+rng = np.random.RandomState({config.seed})  # the initial weights' stream
+'''
+    body += _inputs(config, xy, y_all)
+    body += f'''D = X.shape[1]
 K = {config.classes}
 
 '''
@@ -75,4 +101,28 @@ K = {config.classes}
                             print_every=every, hidden=config.hidden, notes_init=config.init == "notes",
                             blowup=BLOWUP_FACTOR, diverged=_message(GREW, config.step_size),
                             infinite=_message(INFINITE, config.step_size)))
-    return header + textwrap.dedent(labels) + ("\n\n" if labels else "") + textwrap.dedent(generator) + body + loop
+    return header + source + body + loop
+
+
+def _inputs(config: Config, xy: np.ndarray | None, y_all: np.ndarray | None) -> str:
+    """The script's lines between the data and the model, as ``softmax.run.Run`` does them: the held-out
+    test points left out (a stream of their own), then the inputs standardized (own points far from the
+    unit square) and the input features added. Empty when none applies."""
+    lines = []
+    if config.test_share > 0:
+        N = len(y_all) if y_all is not None else config.points_per_class * config.classes
+        train, test = split(config, np.zeros((N, 2)), np.zeros(N, dtype=np.int64))
+        if len(test):
+            lines += [f"# [edit] {len(test)} of the {N} points kept out of training (a random stream of their own)",
+                      f"order = np.random.RandomState([{config.seed}, {SPLIT_STREAM}]).permutation(len(y))",
+                      f"train = np.sort(order[{len(test)}:])",
+                      "X, y = X[train], y[train]"]
+    features = tuple(f for f in config.features.split(",") if f)
+    transform = standardizing(xy, features) if xy is not None else None
+    if transform is not None and (transform.center, transform.scale) != ((0.0, 0.0), (1.0, 1.0)):
+        lines += ["# [edit] your points are far from the unit square: standardized, as the page does",
+                  f"X = (X - np.array({list(transform.center)!r})) / np.array({list(transform.scale)!r})"]
+    if features:
+        lines += [f"# [edit] the input features: {', '.join(features)}",
+                  "X = np.column_stack([X, " + ", ".join(CODE[f] for f in features) + "])"]
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -25,6 +25,15 @@ FEATURES: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "sinx2": ("sin x₂", lambda p: np.sin(p[:, 1])),
 }
 BASE = ("x₁", "x₂")
+# The same features as numpy code on the inputs X, as an exported script writes them
+# (tests/test_export.py checks that the script and the trainer agree to the last bit).
+CODE = {
+    "x1sq": "X[:, 0] * X[:, 0]",
+    "x2sq": "X[:, 1] * X[:, 1]",
+    "x1x2": "X[:, 0] * X[:, 1]",
+    "sinx1": "np.sin(X[:, 0])",
+    "sinx2": "np.sin(X[:, 1])",
+}
 
 
 def parse(text: str) -> tuple[tuple[str, ...], list[str]]:

@@ -111,3 +111,38 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert first.startswith(b"iteration 0: loss ") and err == ""
+
+
+def test_own_points_from_a_csv(tmp_path):
+    """--points trains on a CSV (names become classes in order of first appearance); export-script writes
+    the same points into a script that prints the same lines."""
+    csv = tmp_path / "mine.csv"
+    csv.write_text("x1,x2,label\n0.1,0.2,cat\n-0.5,0.3,dog\n0.7,-0.8,cat\n0.05,0.9,dog\n-0.3,-0.2,cat\n")
+    r = run("train", "--points", str(csv), "--iterations", "30", "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["config"]["dataset"] == "own" and result["config"]["classes"] == "2"
+    assert result["final_loss"] < result["initial_loss"]
+    lines = run("train", "--points", str(csv), "--iterations", "30")
+    script = run("export-script", "--points", str(csv), "--iterations", "30")
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "run.py").write_text(script.stdout)
+    ran = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert ran.stdout == lines.stdout and lines.stdout.startswith("iteration 0: loss ")
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--dataset", "own"], "--dataset own needs --points"),
+    (["--points", "{csv}", "--dataset", "spiral"], "leave out --dataset spiral"),
+    (["--points", "{missing}"], "cannot read"),
+    (["--points", "{bad}"], "row 2: x2 is not a number"),
+    (["--points", "{csv}", "--classes", "2"], "--classes 2: the file has 3 classes"),
+])
+def test_bad_own_points_get_one_line(tmp_path, args, says):
+    (tmp_path / "ok.csv").write_text("0,0,0\n1,1,1\n2,2,2\n")
+    (tmp_path / "bad.csv").write_text("0,0,0\n1,oops,1\n")
+    paths = {"csv": tmp_path / "ok.csv", "missing": tmp_path / "nope.csv", "bad": tmp_path / "bad.csv"}
+    r = run("train", *[a.format(**paths) for a in args])
+    assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
