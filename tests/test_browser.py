@@ -131,3 +131,30 @@ def test_explainer_pick_a_point_and_check_the_gradient(server):
         time.sleep(1.0)
         page.screenshot(path=str(ARTIFACTS / "explainer.png"), full_page=True)
         assert not page.locator("[data-testid='stException']").count()
+
+
+def test_the_two_layer_net_reaches_98_percent_and_explains_its_layers(server):
+    """The notes' second half on the page: the net trains to the published 98 %, and the Explain tab shows
+    its backward pass layer by layer with a passing gradient check over every parameter."""
+    with chromium_page(1500, 4300) as page:
+        page.goto(f"{server}/?preset=two-layer&speed=10000")
+        wait_app_ready(page)
+        wait_for(lambda: chart_state(page, "loss"))
+        button(page, "Start").click()
+        wait_for(lambda: iteration(page) == 10_000, timeout=240, interval=0.5)
+        status = page.locator("h3", has_text="Iteration").first.locator("xpath=..").locator("..").inner_text()
+        assert re.search(r"accuracy\s*98(\.\d)?%", status), status
+        page.get_by_role("tab", name="Explain the gradient").click()
+        wait_app_ready(page)
+        for line in ("dhidden = np.dot(dscores, W2.T)", "dhidden[hidden_layer <= 0] = 0", "dW = np.dot(X.T, dhidden)"):
+            wait_for(lambda line=line: page.get_by_text(line, exact=False).count() > 0)
+        button(page, "Run the gradient check").click()
+        text = wait_for(lambda: page.get_by_text("largest relative error").count()
+                        and page.get_by_text("largest relative error").first.inner_text(), timeout=120)
+        assert "good" in text and float(re.search(r"largest relative error ([0-9.e+-]+)", text).group(1)) <= 1e-7
+        for name in ("W1", "b1", "W2", "b2"):
+            assert page.get_by_text(name, exact=False).count() > 0
+        page.mouse.move(5, 5)
+        time.sleep(1.0)
+        page.screenshot(path=str(ARTIFACTS / "explainer-two-layer.png"), full_page=True)
+        assert not page.locator("[data-testid='stException']").count()

@@ -191,8 +191,9 @@ def sidebar() -> Config:
         # the title lives here, not above the board: at 1280x720 the first screen then shows the buttons,
         # the status line and the first row of charts whole
         st.title("Watch the softmax gradient")
-        st.caption("The CS231n case study: a linear softmax classifier trained by full-batch gradient descent. "
-                   "Press Start, then stop at any iteration and look at where each number comes from.")
+        st.caption("The CS231n case study: a softmax classifier (linear, or the notes' 2-layer net) trained by "
+                   "gradient descent. Press Start, then stop at any iteration and look at where each number comes "
+                   "from.")
         if "presets" not in st.session_state.hidden:
             st.selectbox("Exercise", [OWN, *PRESETS], key="preset", on_change=_choose_preset,
                          format_func=lambda n: PRESETS[n].title if n in PRESETS else "Your own settings",
