@@ -19,6 +19,9 @@ import numpy as np
 DECIMALS = 4  # hand-made points are rounded to this many decimals, so a link holds them exactly
 LINK_POINTS = 200  # most points a link carries; beyond that, share the CSV
 MAX_CSV_BYTES = 1 << 20  # 1 MiB: 5 000 points of x1,x2,label take about 150 KB
+# Coordinates beyond this are refused: standardizing them (x - mean) / std would overflow long before
+# float64 does, and no dataset a student brings is measured in units that far apart.
+MAX_COORDINATE = 1e12
 
 
 class DataError(ValueError):
@@ -70,6 +73,8 @@ def _num(v: float) -> str:
 def _coordinate(v: float) -> float:
     if not math.isfinite(v):
         raise DataError(f"a point's coordinates must be finite numbers, got {v!r}")
+    if abs(v) > MAX_COORDINATE:
+        raise DataError(f"a point's coordinates must lie within ±{MAX_COORDINATE:g}, got {v!r}")
     return round(float(v), DECIMALS)
 
 
@@ -144,6 +149,8 @@ def read_csv(data: bytes, max_points: int, max_classes: int, max_bytes: int = MA
             value = float(cell)
             if not math.isfinite(value):
                 raise DataError(f"row {n}: x{j + 1} is not finite: {cell[:30]!r}")
+            if abs(value) > MAX_COORDINATE:
+                raise DataError(f"row {n}: x{j + 1} is {value:g}, beyond ±{MAX_COORDINATE:g}: rescale the data")
             points[n - 1, j] = value
         raw_labels.append(row[2].strip())
     labels, names = _classes(raw_labels, max_classes)

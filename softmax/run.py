@@ -94,6 +94,9 @@ class Run:
             data = data if data is not None else (np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
             raw = np.asarray(data[0], dtype=float).reshape(-1, 2)
             points = validate.features(raw) if len(raw) else raw
+            if len(points) and np.abs(points).max() > userpoints.MAX_COORDINATE:
+                raise ValueError(f"points must lie within ±{userpoints.MAX_COORDINATE:g}, got "
+                                 f"{np.abs(points).max():g}")
             labels = validate.labels(data[1], len(points), config.classes)
             self.transform = standardizing(points, features)
         self.config = self.start_config = config

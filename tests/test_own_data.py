@@ -93,6 +93,7 @@ def test_csv_round_trips_with_names_and_numbers():
     (b"1,2,a\n1,2,b\n1,2,c\n1,2,d\n", "row 4: a class 4"),
     (b"1,2,0\n1,2,7\n", "row 2: label 7 needs 8 classes"),
     (b"\xff\xfe", "not text"),
+    (b"1,2,0\n3,1e300,1\n", "row 2: x2 is 1e\\+300, beyond"),
     (b"", "no rows"),
     (b"1,2,0\n" * 400_000, "limit is"),
 ])
@@ -138,6 +139,29 @@ def test_features_let_the_linear_model_separate_the_circles():
     plain = Run(Config(dataset="circles", iterations=500))
     plain.step(500)
     assert plain.result.accuracy < 0.6
+
+
+@pytest.mark.parametrize("size", [1e3, 1e9, 1e12])
+def test_standardizing_never_overflows_whatever_the_units(size):
+    """Units up to the largest a point may have (1e12): mean 0, std 1, no warning. (Beyond the cap, the std's
+    squares overflow: 1e300 is refused, below.)"""
+    rng = np.random.RandomState(0)
+    points = size * (0.5 + 0.5 * rng.rand(50, 2))
+    with np.errstate(all="raise"):
+        t = standardizing(points)
+        X = t(points)
+        run = Run(Config(dataset="own", features="x1sq,x2sq,x1x2"), (points, rng.randint(0, 3, 50)))
+        run.step(5)
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(X.std(axis=0), 1, rtol=1e-9)
+    assert np.isfinite(run.result.loss)
+
+
+def test_coordinates_beyond_the_limit_are_refused_with_a_message():
+    with pytest.raises(DataError, match="within"):
+        add(2e12, 0, 0)
+    with pytest.raises(ValueError, match="within"):
+        Run(OWN, (np.array([[1e300, 1.0], [0.0, 1.0]]), np.array([0, 1])))
 
 
 def test_points_far_from_the_unit_square_are_standardized_for_the_model_only():
