@@ -69,6 +69,7 @@ VARIABLES: dict[str, Variable] = {
     "max_parked": Variable(int, 0, 10_000, "disconnected pages whose run is kept for a reconnect"),
     "new_pages_per_minute": Variable(int, 1, 100_000, "pages one address may open a minute, after as many at once"),
     "train_share": Variable(float, 0.05, 16, "seconds of training per second, all of this process's runs together"),
+    "max_memory_mb": Variable(int, 0, 1_000_000, "MiB of memory past which no new page is taken (0: none)"),
 }
 
 
@@ -113,6 +114,9 @@ class ServerLimits:
     # Training threads hold Python's lock between numpy calls: past about half a core they starve the
     # event loop (health, pages, releases). Runs slow down together instead (softmax/runner.py).
     train_share: float = 0.5
+    # A container's memory limit is a cliff (the OOM killer ends every session on it): set this below it
+    # and a new student gets a clear "full" page, which a balancer retries elsewhere. 0: no limit.
+    max_memory_mb: int = 0
     frame_ancestors: tuple[str, ...] = ()
 
     @classmethod

@@ -49,6 +49,10 @@ class Response:
 
 
 def request(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str = "GET") -> Response:
+    return asyncio.run(arequest(guard, path, client, method))
+
+
+async def arequest(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str = "GET") -> Response:
     sent: list[dict] = []
 
     async def receive():
@@ -58,7 +62,7 @@ def request(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str =
         sent.append(message)
 
     scope = {"type": "http", "path": path, "method": method, "client": client, "headers": []}
-    asyncio.run(guard(scope, receive, send))
+    await guard(scope, receive, send)
     return Response(sent)
 
 
@@ -285,3 +289,45 @@ def test_csp_directives_are_well_formed():
     assert len(names) == len(set(names))
     assert re.fullmatch(r"[a-z-]+( [^;]+)?(; [a-z-]+( [^;]+)?)*", csp), csp
     assert json.dumps(csp)  # plain ASCII text
+
+
+def test_a_full_process_answers_a_new_visit_with_a_clear_page():
+    """max_sessions pages open: a new visit to the page gets a 503 page that says so in words (and reloads by
+    itself), not a page whose websocket is then refused; assets and health still answer."""
+
+    async def scenario():
+        guard = stand_in(ServerLimits(max_sessions=2))
+        assert (await arequest(guard, "/")).status_code == 200
+        pages = [Page(guard, "203.0.113.7"), Page(guard, "198.51.100.9")]
+        await asyncio.sleep(0.05)
+        assert all(p.accepted for p in pages)
+        r = await arequest(guard, "/")
+        assert r.status_code == 503 and r.headers["retry-after"] == "30"
+        assert b"This server is full" in r.body and b"2 pages open" in r.body and b"<script" not in r.body
+        assert r.headers["content-type"].startswith("text/html") and r.headers["cache-control"] == "no-store"
+        assert (await arequest(guard, "/_stcore/health")).status_code == 200  # the balancer's check: still up
+        assert (await arequest(guard, "/static/app.js")).status_code == 200  # a student on it loads on
+        await pages[0].close()
+        assert (await arequest(guard, "/")).status_code == 200  # room again
+
+    asyncio.run(scenario())
+
+
+def test_memory_past_the_limit_takes_no_new_page_and_none_is_set_by_default():
+    guard = stand_in(ServerLimits(max_memory_mb=500))
+    guard.memory = lambda: 499.0
+    assert request(guard, "/").status_code == 200
+    guard = stand_in(ServerLimits(max_memory_mb=500))
+    guard.memory = lambda: 512.0
+    r = request(guard, "/")
+    assert r.status_code == 503 and b"memory is at its limit (500 MiB)" in r.body
+
+    async def websocket_refused():
+        page = Page(guard, "203.0.113.7")
+        await asyncio.sleep(0.05)
+        assert not page.accepted and page.refused
+
+    asyncio.run(websocket_refused())
+    unlimited = stand_in()
+    unlimited.memory = lambda: 1e9
+    assert request(unlimited, "/").status_code == 200

@@ -9,7 +9,9 @@ guards before Streamlit sees a request.
 - Uploads are refused: the page has no file uploader (``server.maxUploadSize`` in
   .streamlit/config.toml is the backstop; a CSV uploader will come with its own limits).
 - Open pages (websockets) are capped per process and per client address; a refused page gets
-  503 to its handshake and the browser retries.
+  503 to its handshake and the browser retries. A process that is full (``max_sessions`` pages
+  open, or its memory past ``max_memory_mb``) answers a new visit to the page itself with a short
+  503 page that says so and reloads in 30 s, which a balancer can retry on another replica.
 - Each connection's incoming messages are paced by a token bucket: past a burst, the server reads
   that socket more slowly (TCP pushes back on the client); nothing is dropped.
 
@@ -31,6 +33,7 @@ import asyncio
 import base64
 import hashlib
 import ipaddress
+import os
 import re
 import threading
 import time
@@ -118,6 +121,25 @@ class Bucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
+FULL_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="30">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>This server is full</title>
+<style>body{font:1.25rem/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style>
+</head><body><h1>This server is full</h1>
+<p>{why}. This page tries again by itself in 30 seconds; if it keeps coming back, tell your teacher.</p>
+</body></html>
+"""
+
+
+def resident_mib() -> float:
+    """This process's resident memory in MiB (Linux), or 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class Guard:
     """Pure ASGI middleware: headers, the metrics guard, no uploads, page caps, message pacing."""
 
@@ -130,6 +152,22 @@ class Guard:
         self.open_pages: Counter[str] = Counter()  # client address -> open websockets
         self.new_pages: dict[str, Bucket] = {}  # client address -> its bucket of new pages
         self.refused = 0
+        self.memory = resident_mib  # where the memory is read (a test puts in its own)
+        self._memory_at, self._memory_mib = -1.0, 0.0
+        base = (streamlit.config.get_option("server.baseUrlPath") or "").strip("/")
+        self.page_paths = {f"/{base}/", f"/{base}"} if base else {"/"}
+
+    def full(self) -> str | None:
+        """Why this process takes no new page, or None."""
+        if sum(self.open_pages.values()) >= self.limits.max_sessions:
+            return f"this server has {self.limits.max_sessions} pages open, its limit"
+        if self.limits.max_memory_mb:
+            now = time.monotonic()
+            if now - self._memory_at > 1.0:  # one read of /proc a second is plenty
+                self._memory_at, self._memory_mib = now, self.memory()
+            if self._memory_mib >= self.limits.max_memory_mb:
+                return f"this server's memory is at its limit ({self.limits.max_memory_mb} MiB)"
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -148,6 +186,15 @@ class Guard:
             return
         if "/_stcore/upload_file" in path and scope.get("method") != "OPTIONS":
             await self.plain(send, 403, "this page accepts no uploads\n")
+            return
+        if path in self.page_paths and scope.get("method") in ("GET", "HEAD") and (why := self.full()):
+            self.refused += 1
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"retry-after", b"30"),
+                                    (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"),
+                                    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'")]})
+            body = FULL_PAGE.replace("{why}", why[0].upper() + why[1:])
+            await send({"type": "http.response.body", "body": body.encode()})
             return
 
         async def with_headers(message: Message) -> None:
@@ -176,8 +223,8 @@ class Guard:
     # -- websockets --------------------------------------------------------------------
     def admit(self, address: str) -> str | None:
         """Why a new page from ``address`` is refused, or None to let it in."""
-        if sum(self.open_pages.values()) >= self.limits.max_sessions:
-            return f"this server has {self.limits.max_sessions} pages open, its limit"
+        if why := self.full():
+            return why
         if address in LOCAL_HOSTS:
             return None
         if self.open_pages[address] >= self.limits.max_sessions_per_address:
