@@ -189,3 +189,28 @@ def test_a_page_whose_run_was_set_aside_starts_again_and_says_so():
 
     with serve(env={"SOFTMAX_MAX_PARKED": "0"}) as (base, _proc):
         asyncio.run(asyncio.wait_for(scenario(base), 300))
+
+
+def test_a_server_past_its_memory_limit_shows_the_full_page_not_the_app():
+    """The real app behind its middleware: with the memory limit below what an idle process holds, a visit
+    gets the 503 page in words, the balancer's health check still answers, and no page websocket gets in."""
+    import urllib.error
+    import urllib.request
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    with serve(env={"SOFTMAX_MAX_MEMORY_MB": "1"}) as (base, _proc):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/?preset=cs231n", timeout=30)
+        assert refused.value.code == 503 and b"This server is full" in refused.value.read()
+        assert urllib.request.urlopen(base + "/_stcore/health", timeout=30).status == 200
+
+        async def page() -> int:
+            try:
+                async with connect(base.replace("http", "ws") + "/_stcore/stream", subprotocols=["streamlit"]):
+                    return 101
+            except InvalidStatus as exc:
+                return exc.response.status_code
+
+        assert asyncio.run(page()) == 503
