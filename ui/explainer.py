@@ -391,8 +391,15 @@ def _pick(N: int, K: int) -> int:
     return int(st.session_state.example)
 
 
+EMPTY = ("Add points: this tab follows one training example through the gradient, and there are none yet. "
+         "In the Watch tab, click on the decision regions to place points, or load a CSV (Your own points).")
+
+
 def explainer(snap: Snapshot) -> None:
     N = snap.N
+    if N == 0:  # an empty plane of a user's own: no example to follow, no numbers that mean anything
+        st.info(EMPTY, icon=":material/add_location_alt:")
+        return
     e = example(snap, _pick(N, snap.K))
     net = snap.config.model == "two-layer"
     # the example and its dscores row first (a projector's first screen), the chart to pick from beside them;

@@ -272,6 +272,12 @@ def buttons(seat: sessions.Seat) -> None:
 
 
 def status(snap: Snapshot) -> None:
+    if snap.N == 0:  # an empty plane of a user's own: a loss and an accuracy of no points mean nothing
+        st.markdown(f"### Iteration {snap.iteration}")
+        st.info("Add points: there are no training points yet, so there is no data loss and no gradient from data "
+                "(only the regularization's). Click on the decision regions to place a point of the chosen class, "
+                "or load a CSV.", icon=":material/add_location_alt:")
+        return
     st.markdown(
         f"### Iteration {snap.iteration}\n"
         f"loss **{snap.loss:.6f}** = data {snap.data_loss:.6f} + reg {snap.reg_loss:.6g} · "

@@ -7,7 +7,7 @@ import numpy as np
 from softmax.snapshot import Snapshot
 
 from .gradients import output_layer, single_layer
-from .plane import plane_bounds, ring_trace, shown_points
+from .plane import ring_trace, shown_points, snap_bounds
 from .style import SMALL_FONT, Theme, class_chip, class_color, colorbar, diverging, layout, sig, theme_of, title, typed
 
 MAX_PANEL_POINTS = 2000  # points over all the per-class panels together
@@ -42,7 +42,7 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     K = snap.K
     dscores = snap.parts["dscores"]
     idx = shown_points(snap, MAX_PANEL_POINTS // K, picked)
-    x0, x1, y0, y1 = plane_bounds(snap.points)
+    x0, x1, y0, y1 = snap_bounds(snap)
     finite = dscores[np.isfinite(dscores)]
     cmax = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
     columns = min(K, 5)
