@@ -60,8 +60,11 @@ def plane_bounds(X: np.ndarray, pad: float = 0.15, home: bool = False) -> tuple[
 
 
 def snap_bounds(snap: Snapshot) -> tuple[float, float, float, float]:
-    """The plane a snapshot's charts show (a user's own points: with [-1, 1]² in it)."""
-    return plane_bounds(snap.points, home=snap.config.dataset == OWN)
+    """The plane a snapshot's charts show: a user's own points with [-1, 1]² in it, unless they are in units
+    of their own (standardized for the model: the square means nothing there)."""
+    t = snap.transform
+    return plane_bounds(snap.points, home=snap.config.dataset == OWN and t.center == (0.0, 0.0)
+                        and t.scale == (1.0, 1.0))
 
 
 def plane_grid(bounds: tuple[float, float, float, float], n: int = GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,7 +170,10 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
         scale.append([code / max(n_codes - 1, 1), rgba(class_color(k), 0.12 + 0.6 * (lv + 1) / CONFIDENCE_LEVELS)])
     traces = [{
         "type": "heatmap", "x": typed(gx), "y": typed(gy), "z": typed(cells, "u1"),
-        "zmin": 0, "zmax": n_codes - 1, "colorscale": scale, "showscale": False, "hoverinfo": "skip",
+        "zmin": 0, "zmax": n_codes - 1, "colorscale": scale, "showscale": False,
+        # no label, but a click on the plane is reported (where a user's new point goes); a point
+        # within reach of the pointer is still nearer than the cell under it, and is the one clicked
+        "hoverinfo": "none",
         "zsmooth": False,
     }]
     idx = shown_points(snap, picked=picked)
