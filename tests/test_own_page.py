@@ -59,3 +59,131 @@ def test_an_empty_plane_draws_every_chart_and_the_explain_tab():
         at.run()
         assert not at.exception
         assert "Add points" in text(at)
+
+
+# -- points by hand ------------------------------------------------------------------------------
+def count(at) -> int:
+    """N as the page says it (the own-points panel)."""
+    match = re.search(r"\*\*(\d+) training points?\*\*", text(at))
+    assert match, text(at)
+    return int(match.group(1))
+
+
+def loss(at) -> float:
+    return float(re.search(r"loss \*\*([0-9.]+)\*\*", text(at)).group(1))
+
+
+def click(at, x, y, custom=None, time=[0]):  # noqa: B006 (a counter: every click is a new one)
+    """A click on the decision regions as the board reports it: the pointer at (x, y), the point hit if any."""
+    time[0] += 1
+    at.session_state["charts"] = {"click": {"chart": "decision", "curve": 0, "index": 0, "x": x, "y": y,
+                                            "at": [x, y], "customdata": custom, "time": time[0]}}
+    return at.run()
+
+
+def own(query: dict | None = None) -> AppTest:
+    return app({"dataset": "own", **(query or {})})
+
+
+def decision_points(at) -> list[tuple[float, float, int]]:
+    """The training points the decision chart draws: (x, y, class), sorted."""
+    out = []
+    for trace in charts(at)["decision"]["data"]:
+        if trace.get("type") == "scatter" and str(trace.get("name", "")).startswith("class "):
+            k = int(trace["name"].split()[1])
+            xs, ys = decode(trace["x"]), decode(trace["y"])
+            out += [(round(x, 6), round(y, 6), k) for x, y in zip(xs, ys, strict=True)]
+    return sorted(out)
+
+
+def decode(values) -> list[float]:
+    """A trace's coordinates: a plain list, or the typed array spec ({"dtype", "bdata"}) figures send."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def test_clicks_add_and_remove_points_and_the_loss_follows():
+    at = own()
+    assert count(at) == 0
+    click(at, 0.5, 0.5)
+    assert count(at) == 1 and not at.exception
+    at.session_state["own_class"] = 1
+    at.run()
+    click(at, -0.5, -0.25)
+    assert count(at) == 2
+    assert decision_points(at) == [(-0.5, -0.25, 1), (0.5, 0.5, 0)]
+    before = loss(at)
+    button(at, "Step").click().run()
+    assert loss(at) != before  # the run trains on the points
+    click(at, 0.0, 0.75)  # a third point (class 1) moves the loss at once, at the same iteration
+    stepped = loss(at)
+    assert count(at) == 3 and stepped != before
+    at.session_state["own_mode"] = "remove"
+    at.run()
+    click(at, 0.5, 0.5, custom=[0, 0.2, 0.5, 0.3])  # the point with index 0
+    assert count(at) == 2 and (0.5, 0.5, 0) not in decision_points(at)
+    click(at, 0.9, -0.9)  # nothing there: a remove needs a point, and the page says so
+    assert count(at) == 2 and "click on the point itself" in " ".join(i.value for i in at.info)
+    button(at, "Undo last edit").click().run()
+    assert count(at) == 3 and (0.5, 0.5, 0) in decision_points(at)
+    assert abs(loss(at) - stepped) < 1e-6  # the same points, the same weights: the same loss
+    button(at, "Clear").click().run()
+    assert count(at) == 0 and "Add points" in text(at)
+    button(at, "Undo last edit").click().run()
+    assert count(at) == 3
+    assert not at.exception
+
+
+def test_an_edit_while_training_goes_into_the_running_run_and_its_log():
+    at = own({"speed": "200", "iterations": "100000"})
+    click(at, 0.5, 0.5)
+    button(at, "Start").click().run()
+    seat = at.session_state["seat"]
+    assert seat.trainer.running
+    click(at, -0.5, 0.5)
+    assert seat.trainer.running  # the click did not stop it
+    snap = seat.trainer.snapshot
+    assert snap.N == 2 and snap.iteration > 0
+    assert [len(c.edits) for c in snap.log] == [1, 1]  # each add is in the run's log, at its iteration
+    assert snap.log[0].iteration == 0 and snap.log[1].iteration > 0
+    button(at, "Pause").click().run()
+    button(at, "Reset").click().run()
+    assert count(at) == 2  # Reset keeps the points as they are now, and starts at iteration 0
+    assert re.search(r"### Iteration 0\b", text(at))
+
+
+def test_a_class_is_picked_for_new_points_and_a_crafted_click_is_no_point():
+    at = own({"classes": "4"})
+    at.session_state["own_class"] = 3
+    at.run()
+    click(at, 0.1, 0.2)
+    assert decision_points(at) == [(0.1, 0.2, 3)]
+    for x, y in [(1e300, 0.0), (float("nan"), 0.0), ("a", 0.0), (None, None), (50.0, 50.0)]:
+        click(at, x, y)
+        assert not at.exception
+    assert count(at) == 1  # none of those is a place on the plane shown
+
+
+def test_edit_these_points_makes_a_generated_dataset_your_own():
+    at = app({"dataset": "blobs", "points_per_class": "10"})
+    generated = decision_points(at)
+    button(at, "Edit these points").click().run()
+    assert not at.exception
+    assert at.selectbox(key="cfg_dataset").value == "own"
+    assert count(at) == 30 and decision_points(at) == generated
+    click(at, 0.0, 0.0)
+    assert count(at) == 31
+
+
+def test_the_server_point_limit_holds_for_clicks(monkeypatch):
+    monkeypatch.setenv("SOFTMAX_MAX_POINTS", "20")
+    at = app({"dataset": "blobs", "points_per_class": "10", "classes": "2"})
+    button(at, "Edit these points").click().run()
+    assert count(at) == 20
+    click(at, 0.0, 0.0)
+    assert count(at) == 20 and "at most 20 points" in " ".join(e.value for e in at.error)

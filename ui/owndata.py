@@ -164,7 +164,7 @@ def _apply(trainer: Trainer, edit: Edit, undo: tuple) -> bool:
     try:
         snap = trainer.edit(edit)
     except DataError as exc:
-        _say("error", f"That point could not be changed: {exc}.")
+        _say("error", f"The points could not be changed: {exc}.")
         return False
     st.session_state[STATE] = current(snap)
     _push(undo)
@@ -193,7 +193,8 @@ def new_class(K: int) -> int:
 
 def take_click(trainer: Trainer, snap: Snapshot) -> bool:
     """Add or remove a point where the decision regions were clicked (in the Add or Remove mode); True
-    when the points changed. A click in the Pick mode is left to the board (it picks the example)."""
+    when the page has news to show (the points changed, or why they could not). A click in the Pick mode
+    is left to the board (it picks the example)."""
     mode = st.session_state.get(MODE, "add")
     if snap.config.dataset != OWN or mode not in ("add", "remove"):
         return False
@@ -207,7 +208,8 @@ def take_click(trainer: Trainer, snap: Snapshot) -> bool:
             return True
         x, y = (float(v) for v in snap.points[i])
         k = int(snap.y[i])
-        return _apply(trainer, Edit("remove", index=i), ("edit", Edit("add", x=x, y=y, label=k)))
+        _apply(trainer, Edit("remove", index=i), ("edit", Edit("add", x=x, y=y, label=k)))
+        return True
     at = _plane_point(click, snap)
     if at is None:
         return False
@@ -217,7 +219,8 @@ def take_click(trainer: Trainer, snap: Snapshot) -> bool:
     except DataError as exc:
         _say("error", f"That point could not be added: {exc}.")
         return True
-    return _apply(trainer, edit, ("edit", Edit("remove", index=snap.N)))
+    _apply(trainer, edit, ("edit", Edit("remove", index=snap.N)))
+    return True
 
 
 def _clear(trainer: Trainer) -> None:
