@@ -187,3 +187,137 @@ def test_the_server_point_limit_holds_for_clicks(monkeypatch):
     assert count(at) == 20
     click(at, 0.0, 0.0)
     assert count(at) == 20 and "at most 20 points" in " ".join(e.value for e in at.error)
+
+
+# -- CSV in and out ------------------------------------------------------------------------------
+def upload(at, content: bytes, name: str = "points.csv") -> AppTest:
+    at.file_uploader(key="own_csv").set_value((name, content, "text/csv"))
+    return at.run()
+
+
+def errors(at) -> str:
+    return " ".join(e.value for e in at.error).replace("\\", "")
+
+
+GOOD = b"x1,x2,label\n0.5,0.5,cat\n-0.5,0.25,dog\n0.1,-0.7,bird\n0.2,0.2,cat\n"
+
+
+def test_a_good_csv_replaces_the_points_and_sets_the_classes():
+    at = own({"classes": "2"})
+    click(at, 0.9, 0.9)
+    upload(at, GOOD)
+    assert not at.exception and not errors(at)
+    assert count(at) == 4
+    assert at.slider(key="cfg_classes").value == 3  # K follows the file's classes
+    assert decision_points(at) == [(-0.5, 0.25, 1), (0.1, -0.7, 2), (0.2, 0.2, 0), (0.5, 0.5, 0)]
+    assert "0 = cat" in " ".join(s.value for s in at.success).replace("\\", "")
+    button(at, "Undo last edit").click().run()  # the points from before the file
+    assert decision_points(at) == [(0.9, 0.9, 0)]
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"x1,x2,label\n0.5,0.5,0\n0.5,abc,1\n", "row 2: x2 is not a number"),
+    (b"0.5,0.5\n", "row 1: expected 3 columns"),
+    (b"0.5,inf,0\n", "row 1: x2 is not finite"),
+    (b"\xff\xfe\x00garbage", "not text"),
+    (b"0,0,0\n0,1,11\n", "row 2: label 11 needs 12 classes"),
+    (b"", "no rows"),
+])
+def test_a_bad_csv_says_which_row_and_keeps_the_points(content, message):
+    at = own()
+    click(at, 0.5, 0.5)
+    click(at, -0.5, 0.5)
+    before = decision_points(at)
+    upload(at, content)
+    assert not at.exception
+    assert message in errors(at) and "Your points are unchanged" in errors(at)
+    assert decision_points(at) == before and count(at) == 2
+
+
+def test_too_many_points_in_a_file_are_refused(monkeypatch):
+    monkeypatch.setenv("SOFTMAX_MAX_POINTS", "20")
+    at = own()
+    upload(at, b"".join(b"%d,0,0\n" % i for i in range(21)))
+    assert "21 points; this server allows at most 20" in errors(at) and count(at) == 0
+
+
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Every file the page offers for download, by its media id (the download buttons' URLs end in it)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stored: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        stored[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return stored
+
+
+def downloaded(at, stored) -> bytes:
+    import os
+
+    url = next(d for d in at.get("download_button") if "points" in d.proto.label).proto.url
+    data = stored[os.path.splitext(os.path.basename(url))[0]]
+    return data.encode() if isinstance(data, str) else data
+
+
+def test_download_then_upload_gives_the_same_points(monkeypatch):
+    stored = downloads(monkeypatch)
+    at = app({"dataset": "spiral", "points_per_class": "20", "seed": "3"})
+    button(at, "Edit these points").click().run()
+    at.session_state["own_class"] = 2
+    at.run()
+    click(at, 0.123, -0.456)
+    points = decision_points(at)
+    assert len(points) == 61
+    csv = downloaded(at, stored)
+    assert csv.startswith(b"x1,x2,label\n") and csv.count(b"\n") == 62
+    fresh = own()
+    upload(fresh, csv)
+    assert not errors(fresh) and decision_points(fresh) == points
+    assert downloaded(fresh, stored) == csv  # byte for byte
+
+
+def test_points_in_units_of_their_own_are_standardized_and_the_page_says_so():
+    at = own()
+    upload(at, b"x1,x2,label\n1000,5,0\n1200,7,1\n1100,9,0\n900,4,1\n")
+    assert "standardized" in text(at) and count(at) == 4
+    x0, x1 = charts(at)["decision"]["layout"]["xaxis"]["range"]
+    assert 800 < x0 < 900 and 1200 < x1 < 1300  # the charts show the points in their own units
+
+
+# -- links ---------------------------------------------------------------------------------------
+def test_a_link_with_hand_made_points_reproduces_them():
+    at = own({"classes": "3", "seed": "5"})
+    for i, (x, y) in enumerate([(0.5, 0.5), (-0.5, 0.25), (0.125, -0.75), (0.3333, 0.6667)]):
+        at.session_state["own_class"] = i % 3
+        at.run()
+        click(at, x, y)
+    button(at, "Step").click().run()
+    query = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert "points" in query and query["dataset"] == "own"
+    link = " ".join(c.value for c in at.code)
+    assert "points=" + query["points"] in link  # the share link carries them too
+    again = app(query)
+    assert not at.exception and not again.warning
+    assert decision_points(again) == decision_points(at) and count(again) == 4
+    button(again, "Step").click().run()
+    assert loss(again) == loss(at)  # same points, same seed: the same run
+
+
+def test_a_bad_link_starts_from_an_empty_plane_with_a_notice():
+    at = own({"points": "@@@not-points"})
+    assert not at.exception and count(at) == 0
+    assert "Points" in " ".join(w.value for w in at.warning)
+
+
+def test_a_large_own_dataset_is_not_put_in_the_link_and_the_page_says_to_share_the_csv():
+    at = app({"dataset": "blobs", "points_per_class": "70"})
+    button(at, "Edit these points").click().run()
+    assert count(at) == 210
+    assert "points" not in at.query_params
+    assert "download them as a CSV" in " ".join(w.value for w in at.warning)
