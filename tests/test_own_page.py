@@ -321,3 +321,35 @@ def test_a_large_own_dataset_is_not_put_in_the_link_and_the_page_says_to_share_t
     assert count(at) == 210
     assert "points" not in at.query_params
     assert "download them as a CSV" in " ".join(w.value for w in at.warning)
+
+
+# -- input features ------------------------------------------------------------------------------
+def test_rows_are_named_by_feature_in_the_charts_and_the_explain_tab():
+    at = app({"preset": "circles-features"})
+    figs = charts(at)
+    table = figs["gradient_table"]["data"][0]["y"]
+    assert table == ["dW[x₁, k]", "dW[x₂, k]", "dW[x₁², k]", "dW[x₂², k]", "db[k]"]
+    history = {label for trace in figs["gradient_history"]["data"] for label in trace["y"]}
+    assert "dW[x₁², 0]" in history and "dW[x₂², 2]" in history
+    # the decision regions go through the features: with x₁² and x₂² trained, a ring of one class
+    at.number_input(key="cfg_iterations").set_value(500).run()
+    seat = at.session_state["seat"]
+    seat.trainer.run_to_end()
+    at.run()
+    assert float(re.search(r"accuracy \*\*([0-9.]+)%", text(at)).group(1)) >= 95
+    import numpy as np
+
+    from viz.plane import CONFIDENCE_LEVELS
+    heat = charts(at)["decision"]["data"][0]
+    cells = np.array(decode(heat["z"])).reshape(100, 100) // CONFIDENCE_LEVELS
+    assert cells[50, 50] == 0 and cells[0, 0] == cells[99, 99] == 2  # the inner ring's class inside, the outer's out
+    at.session_state["view"] = EXPLAIN
+    at.run()
+    assert not at.exception
+    page = text(at).replace("\\", "")
+    assert "x₁² " in page  # the example's inputs, each by name
+    rows = [str(i) for t in at.table for i in t.value.index]
+    assert any("W[x₂²,·]" in r.replace("\\", "") for r in rows), [r.replace("\\", "") for r in rows]
+    button(at, "Run the gradient check").click().run()
+    entries = [str(e) for d in at.dataframe if "entry" in d.value for e in d.value["entry"]]
+    assert "W[x₁²,2]" in entries and "b[0]" in entries, entries

@@ -49,7 +49,9 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     rows = -(-K // columns)
     # square panels: a row as tall as a panel is wide (five a row on a projector's 820 px board),
     # and 60 px between rows for one row's length note and the next row's chips
-    in_plane = single_layer(snap)  # the output weights multiply the points themselves: an arrow
+    # the output weights multiply the points themselves: an arrow (not through input features or a change of
+    # units: W[:, k] then lives in the model's inputs, not in the plane shown)
+    in_plane = single_layer(snap) and snap.transform.identity
     top = 105 if in_plane else 80  # the heading's second line (the arrow's meaning) above the chips
     row_px, bottom, between = (300 if columns <= 3 else 230 if columns == 4 else 180), 30, 60
     height = row_px * rows + between * (rows - 1) + top + bottom
