@@ -288,19 +288,20 @@ def panel(trainer: Trainer, snap: Snapshot, limits: ServerLimits) -> None:
     st.session_state[CLASS] = new_class(K)
     with st.container(border=True):
         st.markdown("**Your own points**")
-        cols = st.columns([3, 4, 2, 2], vertical_alignment="bottom")
-        cols[0].segmented_control("A click on the decision regions", list(MODES), key=MODE, required=True,
-                                  format_func=MODES.get,
-                                  help="Add a point: a click on the plane puts a point of the class chosen beside "
-                                       "it there. Remove a point: click a point to take it away. Pick an example: "
-                                       "click a point to follow it in the Explain tab.")
-        cols[1].segmented_control("Class of a new point", list(range(K)), key=CLASS, required=True,
-                                  format_func=lambda k: f"class {k}",
-                                  help="The colour of each class is in the chart's legend.")
+        left, right = st.columns([5, 4], vertical_alignment="bottom")
+        left.segmented_control("A click on the decision regions", list(MODES), key=MODE, required=True,
+                               format_func=MODES.get,
+                               help="Add a point: a click on the plane puts a point of the class chosen beside "
+                                    "it there. Remove a point: click a point to take it away. Pick an example: "
+                                    "click a point to follow it in the Explain tab.")
+        right.segmented_control("Class of a new point", list(range(K)), key=CLASS, required=True,
+                                format_func=(lambda k: f"class {k}") if K <= 4 else str,
+                                help="The colour of each class is in the chart's legend.")
         stack = st.session_state.get(UNDO) or []
-        cols[2].button("Undo last edit", on_click=_undo, args=(trainer,), disabled=not stack, width="stretch",
+        cols = st.columns([2, 2, 5])
+        cols[0].button("Undo last edit", on_click=_undo, args=(trainer,), disabled=not stack, width="stretch",
                        help="Take back the last change to the points (a click, Clear or a loaded file).")
-        cols[3].button("Clear", on_click=_clear, args=(trainer,), disabled=not len(data()[1]), width="stretch",
+        cols[1].button("Clear", on_click=_clear, args=(trainer,), disabled=not len(data()[1]), width="stretch",
                        help="Remove every point: an empty plane (training goes on; Undo brings them back).")
         if message := st.session_state.pop(MESSAGE, None):
             getattr(st, message[0])(plain(message[1]))
