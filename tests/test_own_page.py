@@ -353,3 +353,24 @@ def test_rows_are_named_by_feature_in_the_charts_and_the_explain_tab():
     button(at, "Run the gradient check").click().run()
     entries = [str(e) for d in at.dataframe if "entry" in d.value for e in d.value["entry"]]
     assert "W[x₁²,2]" in entries and "b[0]" in entries, entries
+
+
+def test_the_explain_tab_follows_a_point_of_your_own_and_its_script_holds_the_points(monkeypatch):
+    stored = downloads(monkeypatch)
+    at = own()
+    click(at, 0.5, 0.5)
+    at.session_state["own_class"] = 1
+    at.run()
+    click(at, -0.5, -0.25)
+    button(at, "Step").click().run()
+    at.session_state["view"] = EXPLAIN
+    at.run()
+    assert not at.exception
+    assert "Example 0" in text(at).replace("\\", "")
+    url = next(d for d in at.get("download_button") if "script" in d.proto.label).proto.url
+    import os
+
+    script = stored[os.path.splitext(os.path.basename(url))[0]]
+    script = script.decode() if isinstance(script, bytes) else script
+    assert "your own 2 points" in script and "[0.5, 0.5]" in script
+    assert "points or settings changed during the run" in text(at)

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from softmax.config import format_value
+from softmax.config import OWN, format_value
 from softmax.explain import Example, Layer, balances, check_budget, example, layers, notes_lines, relu_gate
 from softmax.export import export_script
 from softmax.gradcheck import BELOW, CHECKED, KINK, SKIPPED, STATUS_TEXT, GradCheck, check_snapshot
 from softmax.snapshot import Snapshot
 from ui.charts import clicked_point, draw
+from ui.owndata import current
 from ui.plotly_live import browser_theme
 from viz.figures import decision_figure
 from viz.gradients import input_names, row_names
@@ -442,10 +443,15 @@ def explainer(snap: Snapshot) -> None:
     why_reg(snap, lays)
     gradient_check(snap)
     notes_loop(snap, e)
-    st.download_button("Download this run as a Python script", export_script(snap.config), file_name="softmax_run.py",
+    own = snap.config.dataset == OWN
+    script = export_script(snap.config, points=current(snap) if own else None, transform=snap.transform)
+    st.download_button("Download this run as a Python script", script, file_name="softmax_run.py",
                        mime="text/x-python", help="A standalone numpy script: the notes' loop with this run's "
-                       "settings, printing what python -m softmax train prints.")
+                       "settings" + (" and your points written into it" if own else "")
+                       + ", printing what python -m softmax train prints.")
     if snap.log:
-        st.markdown("This run's settings changed during the run (at iteration "
-                    + ", ".join(str(c.iteration) for c in snap.log)
-                    + "): the script runs today's settings from iteration 0.")
+        edits = any(c.edits for c in snap.log)
+        st.markdown(f"This run's {'points or settings' if edits else 'settings'} changed during the run (at "
+                    "iteration " + ", ".join(str(c.iteration) for c in snap.log)
+                    + f"): the script runs today's {'points and settings' if edits else 'settings'} from "
+                    "iteration 0.")
