@@ -81,3 +81,27 @@ def test_clicks_on_the_plane_add_points_where_they_fall(server):
         page.screenshot(path=str(ARTIFACTS / "own-points.png"), full_page=True)
         assert not page.locator("[data-testid='stException']").count()
         assert not errors, errors
+
+
+def test_a_csv_goes_up_through_the_server_and_comes_back_down(server, tmp_path):
+    """The uploader's file passes the server's guard (ui/server.py caps uploads, it no longer refuses them),
+    and the download button gives the points back, byte for byte what was loaded (written by the page)."""
+    csv = b"x1,x2,label\n0.5,0.5,0\n-0.5,0.25,1\n0.125,-0.75,2\n0.25,0.25,0\n"
+    path = tmp_path / "mine.csv"
+    path.write_bytes(csv)
+    with chromium_page(1500, 1400) as page:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/?dataset=own")
+        wait_app_ready(page)
+        page.get_by_text("Load or save your points as a CSV file").click()
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
+        wait_for(lambda: count(page) == 4)
+        wait_app_ready(page)
+        with page.expect_download() as download:
+            page.locator("[data-testid='stDownloadButton']", has_text="Download these points").locator(
+                "button, a").first.click()
+        saved = tmp_path / "back.csv"
+        download.value.save_as(saved)
+        assert saved.read_bytes() == csv
+        assert not errors, errors

@@ -322,7 +322,7 @@ def panel(trainer: Trainer, snap: Snapshot, limits: ServerLimits) -> None:
             st.caption(f"Your points are far from the unit square, so the model sees them standardized: "
                        f"x₁ → (x₁ − {t.center[0]:.4g}) / {t.scale[0]:.4g}, x₂ → (x₂ − {t.center[1]:.4g}) / "
                        f"{t.scale[1]:.4g}. The charts show them in your own units.")
-        with st.expander("Load or save your points as a CSV file"):
+        with st.expander("Load or save your points as a CSV file", key="own_csv_open"):
             st.file_uploader("Load a CSV of x1,x2,label", type=["csv", "txt"], key=UPLOAD, on_change=_load,
                              args=(limits,), max_upload_size=1,
                              help="One point a row: x1, x2 and its label (a header row is optional). Labels are "
