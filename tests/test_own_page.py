@@ -374,3 +374,22 @@ def test_the_explain_tab_follows_a_point_of_your_own_and_its_script_holds_the_po
     script = script.decode() if isinstance(script, bytes) else script
     assert "your own 2 points" in script and "[0.5, 0.5]" in script
     assert "points or settings changed during the run" in text(at)
+
+
+def test_a_point_moves_in_two_clicks_and_undo_puts_it_back():
+    at = own()
+    click(at, 0.5, 0.5)
+    click(at, -0.5, 0.5)
+    at.session_state["own_mode"] = "move"
+    at.run()
+    before = loss(at)
+    click(at, 0.5, 0.5, custom=[0, 0.3, 0.3, 0.4])  # picks point 0 up
+    assert "Point 0 picked up" in text(at).replace("\\", "")
+    assert decision_points(at) == [(-0.5, 0.5, 0), (0.5, 0.5, 0)]
+    click(at, 0.25, -0.75, custom=[1, 0.3, 0.3, 0.4])  # where it goes (over another point: still the pointer)
+    assert decision_points(at) == [(-0.5, 0.5, 0), (0.25, -0.75, 0)] and count(at) == 2
+    assert loss(at) != before
+    log = at.session_state["seat"].trainer.snapshot.log
+    assert [e.kind for c in log for e in c.edits] == ["add", "add", "move"]
+    button(at, "Undo last edit").click().run()
+    assert decision_points(at) == [(-0.5, 0.5, 0), (0.5, 0.5, 0)] and abs(loss(at) - before) < 1e-12

@@ -36,7 +36,8 @@ UPLOAD = "own_csv"  # the file uploader
 RESTART = "own_restart"  # set when STATE changed outside the run: the next page run starts a run on it
 MESSAGE = "own_message"  # (kind, text) for the next drawing: what the last action did, or why it could not
 MAX_UNDO = 30
-MODES = {"add": "Add a point", "remove": "Remove a point", "pick": "Pick an example"}
+HELD = "own_held"  # the point a Move has picked up, waiting for the click that says where it goes
+MODES = {"add": "Add a point", "move": "Move a point", "remove": "Remove a point", "pick": "Pick an example"}
 
 
 def empty() -> tuple[np.ndarray, np.ndarray]:
@@ -196,11 +197,13 @@ def take_click(trainer: Trainer, snap: Snapshot) -> bool:
     when the page has news to show (the points changed, or why they could not). A click in the Pick mode
     is left to the board (it picks the example)."""
     mode = st.session_state.get(MODE, "add")
-    if snap.config.dataset != OWN or mode not in ("add", "remove"):
+    if snap.config.dataset != OWN or mode not in ("add", "move", "remove"):
         return False
     click = fresh_click(board_click(BOARD), BOARD)
     if click is None or click.get("chart") != "decision":
         return False
+    if mode == "move":
+        return _move(trainer, snap, click)
     if mode == "remove":
         i = point_index(click, snap.N)
         if i is None:
@@ -223,8 +226,34 @@ def take_click(trainer: Trainer, snap: Snapshot) -> bool:
     return True
 
 
+def _move(trainer: Trainer, snap: Snapshot, click: dict) -> bool:
+    """Move, in two clicks: the first picks a point up (it is ringed), the second puts it where the pointer is."""
+    held = st.session_state.get(HELD)
+    if not (isinstance(held, int) and 0 <= held < snap.N):
+        i = point_index(click, snap.N)
+        if i is None:
+            _say("info", "To move a point, click on the point first, then where it should go.")
+            return True
+        st.session_state[HELD] = st.session_state.example = i  # the ring shows which one is held
+        _say("info", f"Point {i} picked up: click where it should go.")
+        return True
+    at = _plane_point(click, snap)
+    if at is None:
+        return False
+    st.session_state.pop(HELD, None)
+    x, y = (float(v) for v in snap.points[held])
+    try:
+        edit = userpoints.move(held, at[0], at[1])
+    except DataError as exc:
+        _say("error", f"That point could not be moved: {exc}.")
+        return True
+    _apply(trainer, edit, ("edit", Edit("move", index=held, x=x, y=y)))
+    return True
+
+
 def _clear(trainer: Trainer) -> None:
     previous = data()
+    st.session_state.pop(HELD, None)
     if not len(previous[1]):
         return
     if _apply(trainer, Edit("clear"), ("data", *previous)):
@@ -236,6 +265,7 @@ def _undo(trainer: Trainer) -> None:
     if not stack:
         return
     action = stack.pop()
+    st.session_state.pop(HELD, None)
     if action[0] == "edit":
         try:
             snap = trainer.edit(action[1])
@@ -268,6 +298,7 @@ def _load(limits: ServerLimits) -> None:
         _say("error", f"This file was not loaded: {exc}. Your points are unchanged.")
         return
     _push(("data", *data()))
+    st.session_state.pop(HELD, None)
     st.session_state[STATE] = (table.points, table.labels)
     st.session_state[RESTART] = True
     K = max(2, len(table.names))
@@ -285,15 +316,18 @@ def panel(trainer: Trainer, snap: Snapshot, limits: ServerLimits) -> None:
     K = snap.K
     inputs.check_choice(st.session_state, MODE, tuple(MODES), "add")
     st.session_state.setdefault(MODE, "add")
+    if st.session_state[MODE] != "move":
+        st.session_state.pop(HELD, None)  # a point picked up is put down when the mode changes
     st.session_state[CLASS] = new_class(K)
     with st.container(border=True):
         st.markdown("**Your own points**")
-        left, right = st.columns([5, 4], vertical_alignment="bottom")
+        left, right = st.columns([3, 2], vertical_alignment="bottom")
         left.segmented_control("A click on the decision regions", list(MODES), key=MODE, required=True,
                                format_func=MODES.get,
                                help="Add a point: a click on the plane puts a point of the class chosen beside "
-                                    "it there. Remove a point: click a point to take it away. Pick an example: "
-                                    "click a point to follow it in the Explain tab.")
+                                    "it there. Move a point: click a point, then where it should go. Remove a point: "
+                                    "click a point to take it away. Pick an example: click a point to follow it in "
+                                    "the Explain tab.")
         right.segmented_control("Class of a new point", list(range(K)), key=CLASS, required=True,
                                 format_func=(lambda k: f"class {k}") if K <= 4 else str,
                                 help="The colour of each class is in the chart's legend.")
@@ -310,6 +344,7 @@ def panel(trainer: Trainer, snap: Snapshot, limits: ServerLimits) -> None:
         held = len(snap.y_test)
         mode = st.session_state.get(MODE)
         how = {"add": f"Click on the decision regions to add a point of class {st.session_state.get(CLASS, 0)}",
+               "move": "Click on a point, then where it should go, to move it",
                "remove": "Click on a point to remove it",
                "pick": "Click on a point to follow it in the Explain tab"}[mode]
         st.caption(f"**{snap.N} training point{'' if snap.N == 1 else 's'}** ({per_class})"
