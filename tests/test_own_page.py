@@ -39,11 +39,14 @@ def charts(at) -> dict[str, dict]:
     return out
 
 
-def test_an_empty_plane_draws_every_chart_and_the_explain_tab():
-    """Choosing "Your own points" on a fresh page: no points yet, and nothing breaks (CI caught a crash here)."""
+@pytest.mark.parametrize("query", [{}, {"loss": "svm"}, {"model": "two-layer"}, {"features": "x1sq,sinx2"},
+                                   {"test_share": "0.5", "batch_size": "4"}])
+def test_an_empty_plane_draws_every_chart_and_the_explain_tab(query):
+    """Choosing "Your own points" on a fresh page: no points yet, and nothing breaks (CI caught a crash here),
+    whatever the model, the loss, the features; no numpy warning either."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        at = app()
+        at = app(query)
         at.selectbox(key="cfg_dataset").set_value("own").run()
         assert not at.exception
         button(at, "Reset").click().run()
@@ -52,7 +55,7 @@ def test_an_empty_plane_draws_every_chart_and_the_explain_tab():
         assert re.search(r"### Iteration 1\b", text(at))
         assert "Add points" in text(at)
         figs = charts(at)
-        assert {"loss", "decision", "gradient_table", "gradient_history", "dscores"} <= set(figs)
+        assert {"loss", "decision", "dscores"} <= set(figs) and any(k.startswith("gradient_table") for k in figs)
         x0, x1 = figs["decision"]["layout"]["xaxis"]["range"]
         assert x0 < -1 and x1 > 1  # the empty plane shows the square [-1, 1]²
         at.session_state["view"] = EXPLAIN

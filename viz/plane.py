@@ -329,7 +329,8 @@ def margins_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     margins, active = snap.parts["margins"], snap.parts["active"] > 0
     share = np.where(active, margins, 0.0).sum(axis=1)  # (N,): example i's hinge loss
     count = active.sum(axis=1)
-    cmax = float(np.max(share)) if np.isfinite(np.max(share)) and np.max(share) > 0 else 1.0
+    top = float(np.max(share, initial=0.0))  # (no points at all: an empty plane of a user's own)
+    cmax = top if np.isfinite(top) and top > 0 else 1.0
     idx = shown_points(snap, picked=picked)
     K = snap.K
     listing = "".join(("<br>" if j % 5 == 0 else " · ") + f"m{j} %{{customdata[{j + 3}]:.4g}}" for j in range(K))
