@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import notes
-from .config import Config, format_value
+from .config import OWN, Config, format_value
 from .models import make_model
 from .run import make_data
 from .snapshot import Snapshot
@@ -238,6 +238,8 @@ def _initial(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def initial_params(snap: Snapshot) -> dict[str, np.ndarray] | None:
     """The weights the run started from (what the notes' initialization lines drew), by name;
     None when the snapshot's data is not the seed's (points given by a user)."""
+    if snap.config.dataset == OWN:  # a user's points: no seed's data to compare with
+        return None
     X, y, theta = _initial(snap.config)
     if X.shape != snap.X.shape or not (np.array_equal(X, snap.X) and np.array_equal(y, snap.y)):
         return None

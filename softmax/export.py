@@ -21,7 +21,7 @@ import numpy as np
 from . import data, notes
 from .cli import PRINT_EVERY, diverged_line
 from .config import OWN, Config
-from .features import CODE, standardizing
+from .features import CODE, Transform, standardizing
 from .run import BATCH_STREAM, BLOWUP_FACTOR, SPLIT_STREAM, split
 
 TITLES = {"linear": "linear classifier", "two-layer": "2-layer ReLU net"}
@@ -40,18 +40,21 @@ def _message(why: str, step_size: float) -> str:
 
 
 def export_script(config: Config, print_every: int | None = None,
-                  points: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+                  points: tuple[np.ndarray, np.ndarray] | None = None, transform: Transform | None = None) -> str:
     """Python source that needs only numpy and prints what ``python -m softmax train`` prints for
     ``config`` (same data, same initial weights, same minibatches): every model, loss, optimizer,
     batch size, input feature and test share. ``print_every`` defaults to the notes' (10 for the
     linear model, 1000 for the net). ``points``: a user's own points ((N, 2), labels (N,)), written
-    into the script, for the "own" dataset.
+    into the script, for the "own" dataset; ``transform``: the one the run standardizes them with
+    (its numbers as literals; default: standardizing these points, as a new run would).
     """
     every = PRINT_EVERY[config.model] if print_every is None else print_every
     if every < 1:
         raise ValueError(f"print_every must be at least 1, got {every}")
     if (config.dataset == OWN) != (points is not None):
         raise ValueError("points are given exactly when the dataset is 'own'")
+    if points is not None and not len(points[1]):
+        raise ValueError("a script of your own points needs the points (at least one)")
     settings = ", ".join(f"{k}={v}" for k, v in config.to_query().items() if k not in ("speed", "refresh"))
     header = f'''"""The CS231n {TITLES[config.model]}, exported from the softmax gradient app.
 
@@ -90,7 +93,7 @@ X = np.array([
 y = np.array({[int(k) for k in y_all]!r}, dtype=np.int64)
 rng = np.random.RandomState({config.seed})  # the initial weights' stream
 '''
-    body += _inputs(config, xy, y_all)
+    body += _inputs(config, xy, y_all, transform)
     body += f'''D = X.shape[1]
 K = {config.classes}
 
@@ -104,7 +107,8 @@ K = {config.classes}
     return header + source + body + loop
 
 
-def _inputs(config: Config, xy: np.ndarray | None, y_all: np.ndarray | None) -> str:
+def _inputs(config: Config, xy: np.ndarray | None, y_all: np.ndarray | None,
+            transform: Transform | None = None) -> str:
     """The script's lines between the data and the model, as ``softmax.run.Run`` does them: the held-out
     test points left out (a stream of their own), then the inputs standardized (own points far from the
     unit square) and the input features added. Empty when none applies."""
@@ -118,7 +122,8 @@ def _inputs(config: Config, xy: np.ndarray | None, y_all: np.ndarray | None) -> 
                       f"train = np.sort(order[{len(test)}:])",
                       "X, y = X[train], y[train]"]
     features = tuple(f for f in config.features.split(",") if f)
-    transform = standardizing(xy, features) if xy is not None else None
+    if xy is not None and transform is None:
+        transform = standardizing(xy, features)
     if transform is not None and (transform.center, transform.scale) != ((0.0, 0.0), (1.0, 1.0)):
         lines += ["# [edit] your points are far from the unit square: standardized, as the page does",
                   f"X = (X - np.array({list(transform.center)!r})) / np.array({list(transform.scale)!r})"]

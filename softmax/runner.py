@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import Config
 from .points import Edit
-from .run import Run, quiet
+from .run import MAX_POINTS, Run, quiet
 from .snapshot import Snapshot
 
 
@@ -37,6 +37,7 @@ class Trainer:
     # Seconds of training per second of wall time for all running trainers of the process together (the
     # app sets it): each runner rests between its batches so that its own part is train_share / running.
     train_share: float = float("inf")
+    max_points: int = MAX_POINTS  # points a run of a user's own may hold (the app sets the server's limit)
     _running: set[Trainer] = set()
     _running_lock = threading.Lock()
 
@@ -48,7 +49,7 @@ class Trainer:
         self._thread: threading.Thread | None = None
         self._resume_later = False
         self._data = data
-        self._run = Run(config or Config(), data)
+        self._run = Run(config or Config(), data, self.max_points)
         self._publish()
 
     # -- reading ----------------------------------------------------------------------------
@@ -108,7 +109,7 @@ class Trainer:
         with self._lock:
             if data is not False:
                 self._data = data
-            self._run = Run(config or self._run.config, self._data)
+            self._run = Run(config or self._run.config, self._data, self.max_points)
             self._publish()
         return self._snapshot
 

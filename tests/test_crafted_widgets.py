@@ -221,3 +221,40 @@ def test_a_value_of_the_wrong_type_is_ignored_with_a_notice(server, loop):
 def test_production_settings_show_no_error_details():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] == "none"
+
+
+# Clicks on the board's decision regions as a crafted client may send them on a page of your own points: the
+# pointer's position ("at") is anything at all.
+PLANE_CLICKS = st.fixed_dictionaries({
+    "chart": st.sampled_from(["decision", "loss", 7, None]),
+    "at": st.one_of(st.lists(st.one_of(FLOATS, INT64, st.text(max_size=3), st.none()), max_size=3), FLOATS, TEXT),
+    "x": st.one_of(FLOATS, TEXT), "y": st.one_of(FLOATS, TEXT),
+    "customdata": st.one_of(st.lists(st.one_of(INT64, FLOATS), max_size=2), TEXT, st.none()),
+    "time": INT64,
+}).map(lambda click: json.dumps({"click": click}, allow_nan=True))
+
+
+@pytest.fixture(scope="module")
+def own_tab(server, loop):
+    base, _ = server
+    tab = Tab(base, f"{QUERY}&dataset=own")
+    loop.run_until_complete(tab.open())
+    yield tab
+    loop.run_until_complete(drop(tab))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_crafted_values_on_a_page_of_your_own_points_never_show_an_exception(own_tab, loop, data):
+    """The own-points panel's controls (what a click does, the class, Undo, Clear, the uploader) and clicks on
+    the plane whose position is not a place on it."""
+    tab = own_tab
+    widgets = sorted(tab.seen.widgets.values(), key=lambda w: w.id)
+    board = next(w for w in widgets if w.kind == "bidi_component" and w.id.endswith("charts"))
+    picks = [(board, ("json_value", data.draw(PLANE_CLICKS)))]
+    for widget in data.draw(st.lists(st.sampled_from(widgets), max_size=2)):
+        picks.append((widget, data.draw(st.one_of(native(widget), VALUES))))
+    loop.run_until_complete(send(tab, [state(w.id, kind, value) for w, (kind, value) in picks]))
+    assert not tab.seen.exceptions, (picks, tab.seen.exceptions)
+    loop.run_until_complete(still_works(tab))

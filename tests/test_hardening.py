@@ -2,7 +2,7 @@
 
 The middleware is checked in-process on a stand-in app (headers, the metrics guard, uploads, page
 caps, message pacing), then in a real server started as the Dockerfile starts it (``streamlit
-run app.py``): its headers on ``/``, ``/_stcore/metrics`` for loopback only, no uploads, plotly.js
+run app.py``): its headers on ``/``, ``/_stcore/metrics`` for loopback only, uploads capped, plotly.js
 served from the installed plotly package (``/vendor/plotly-VERSION.min.js``).
 """
 
@@ -20,7 +20,15 @@ import pytest
 
 from softmax.limits import ServerLimits
 from tests.hostile import Tab, serve
-from ui.server import Bucket, Guard, content_security_policy, inline_script_hashes, is_loopback
+from ui.server import (
+    UPLOAD_BYTES,
+    Bucket,
+    Guard,
+    UploadTooLarge,
+    content_security_policy,
+    inline_script_hashes,
+    is_loopback,
+)
 
 ROUTES = {"/": (b"text/html; charset=utf-8", b"<html><script>window.x = 1</script></html>"),
           "/_stcore/metrics": (b"text/plain", b"sessions 3"),
@@ -48,20 +56,22 @@ class Response:
         self.body = b"".join(m.get("body", b"") for m in sent[1:])
 
 
-def request(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str = "GET") -> Response:
-    return asyncio.run(arequest(guard, path, client, method))
+def request(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str = "GET", headers=(),
+            body: bytes = b"x" * 100) -> Response:
+    return asyncio.run(arequest(guard, path, client, method, headers, body))
 
 
-async def arequest(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str = "GET") -> Response:
+async def arequest(guard: Guard, path: str, client=("203.0.113.7", 5000), method: str = "GET", headers=(),
+                   body: bytes = b"x" * 100) -> Response:
     sent: list[dict] = []
 
     async def receive():
-        return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "path": path, "method": method, "client": client, "headers": []}
+    scope = {"type": "http", "path": path, "method": method, "client": client, "headers": list(headers)}
     await guard(scope, receive, send)
     return Response(sent)
 
@@ -136,9 +146,33 @@ def test_metrics_answer_loopback_only(client, status):
     assert request(stand_in(), "/_stcore/metrics", client=client).status_code == status
 
 
-def test_uploads_are_refused():
-    r = request(stand_in(), "/_stcore/upload_file/s/f", client=("127.0.0.1", 1), method="PUT")
-    assert r.status_code == 403 and r.body != b"stored"
+def test_uploads_are_capped_at_the_size_of_a_csv_of_points():
+    """The page's one uploader takes a CSV of points: a PUT that says a small length reaches Streamlit; a
+    larger one, one without a length, or one whose bytes outgrow what it said, does not."""
+    path, client = "/_stcore/upload_file/s/f", ("127.0.0.1", 1)
+    small = request(stand_in(), path, client=client, method="PUT", headers=[(b"content-length", b"100")])
+    assert small.status_code == 200 and small.body == b"stored"
+    large = request(stand_in(), path, client=client, method="PUT",
+                    headers=[(b"content-length", str(UPLOAD_BYTES + 1).encode())])
+    assert large.status_code == 413 and large.body != b"stored"
+    assert request(stand_in(), path, client=client, method="PUT").status_code == 411
+    assert request(stand_in(), path, client=client, method="POST",
+                   headers=[(b"content-length", b"100")]).status_code == 405
+
+    async def lying_app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await stand_in_app(scope, receive, send)
+
+    chunks = iter([b"x" * UPLOAD_BYTES, b"x"])
+
+    async def receive():
+        return {"type": "http.request", "body": next(chunks), "more_body": True}
+
+    scope = {"type": "http", "path": path, "method": "PUT", "client": client,
+             "headers": [(b"content-length", b"100")]}
+    with pytest.raises(UploadTooLarge):
+        asyncio.run(Guard(lying_app)(scope, receive, lambda m: asyncio.sleep(0)))
 
 
 def test_pages_per_address_and_per_process_are_capped():
@@ -262,9 +296,20 @@ def test_metrics_from_outside_are_refused_and_from_this_host_served(server):
 
 
 @pytest.mark.slow
-def test_uploads_are_refused_by_the_server(server):
-    status, _, _ = get(f"{server}/_stcore/upload_file/abc/def", method="PUT", data=b"x" * 100_000)
-    assert status == 403
+def test_uploads_larger_than_a_csv_of_points_are_refused_by_the_server(server):
+    """Refused on its headers, before a byte of the body is read (a client sending the body would see the
+    connection close under it)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    conn = http.client.HTTPConnection(urlsplit(server).netloc, timeout=30)
+    try:
+        conn.putrequest("PUT", "/_stcore/upload_file/abc/def")
+        conn.putheader("Content-Length", str(UPLOAD_BYTES + 1))
+        conn.endheaders()
+        assert conn.getresponse().status == 413
+    finally:
+        conn.close()
 
 
 @pytest.mark.slow

@@ -197,3 +197,42 @@ def test_one_point_can_be_followed_through_the_run():
     np.testing.assert_allclose(path["dscores"][-1], snap.parts["dscores"][17], rtol=1e-12)
     np.testing.assert_allclose(path["p_y"][-1], snap.parts["probs"][17, snap.y[17]], rtol=1e-12)
     assert path["loss"][-1] == pytest.approx(-np.log(path["p_y"][-1]))
+
+
+@pytest.mark.parametrize("config,data", [
+    (Config(dataset="own", classes=3, seed=4, iterations=50),
+     (np.array([[0.5, 0.5], [-0.5, 0.2], [0.1, -0.7], [0.3, 0.3]]), np.array([0, 1, 2, 0]))),
+    (Config(dataset="own", classes=2, seed=1, iterations=30, features="x1sq,x2sq,sinx1", model="two-layer", hidden=5),
+     (np.array([[1000.0, 5], [1200, 7], [1100, 9], [900, 4]]), np.array([0, 1, 0, 1]))),  # standardized
+    (Config(dataset="circles", features="x1sq,x2sq,x1x2,sinx2", iterations=40, points_per_class=20), None),
+])
+def test_the_exported_script_runs_on_own_points_and_features_as_the_run_does(tmp_path, config, data):
+    """The script embeds a user's points (and the run's standardization) and computes the input features as the
+    run does: its printed losses are the run's, and it imports nothing but numpy."""
+    import subprocess
+    import sys
+
+    from softmax.export import export_script
+
+    run = Run(config, data)
+    expected = []
+    for it in range(config.iterations):
+        if it % 10 == 0:
+            expected.append("iteration %d: loss %f" % (it, run.result.loss))
+        run.step()
+    script = export_script(config, print_every=10, points=data, transform=Run(config, data).transform)
+    assert "import softmax" not in script and "from softmax" not in script
+    path = tmp_path / "run.py"
+    path.write_text(script)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         timeout=60).stdout.splitlines()
+    assert [line for line in out if line.startswith("iteration")] == expected
+
+
+def test_a_script_of_own_points_needs_the_points():
+    from softmax.export import export_script
+
+    with pytest.raises(ValueError, match="own"):
+        export_script(Config(dataset="own"))
+    with pytest.raises(ValueError, match="needs the points"):
+        export_script(Config(dataset="own"), points=(np.zeros((0, 2)), np.zeros(0, dtype=np.int64)))

@@ -172,6 +172,7 @@ function draw(board, job) {
             y: p.y ?? null,
             // a row of a typed array would reach Python as {"0": ..}: send a plain list
             customdata: ArrayBuffer.isView(p.customdata) ? Array.from(p.customdata) : (p.customdata ?? null),
+            at: plotAt(div, ev.event),  // where the pointer was, in the plot's own units (a new point goes there)
             time: Date.now(),  // tells a new click from the last one, even on the same point
           });
         });
@@ -187,6 +188,19 @@ function draw(board, job) {
       div.textContent = `plotly_live: ${err}`;
       console.error(err);
     });
+}
+
+// Where a click fell, as [x, y] in the units of the chart's first axes (not the clicked point's: the
+// pointer's), or null when those axes are not plain numbers. plotly.js has no public call for it:
+// each axis converts a pixel offset from its own start (`_offset`) with `p2d`.
+function plotAt(div, event) {
+  const full = div._fullLayout;
+  const xa = full && full.xaxis, ya = full && full.yaxis;
+  if (!event || !xa || !ya || xa.type !== "linear" || ya.type !== "linear" || !xa.p2d || !ya.p2d) return null;
+  const box = div.getBoundingClientRect();
+  const x = xa.p2d(event.clientX - box.left - xa._offset);
+  const y = ya.p2d(event.clientY - box.top - ya._offset);
+  return Number.isFinite(x) && Number.isFinite(y) ? [x, y] : null;
 }
 
 // Charts with a `fit` height (the first row: what a student watches while it trains) are made

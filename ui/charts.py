@@ -54,11 +54,8 @@ def layout(names: list[str], classes: int) -> dict[str, tuple[int, int]]:
     return {name: (spans[name], WEIGHTS.get(name, 1)) for name in names}
 
 
-def clicked_point(click: object, key: str, n: int | None = None) -> int | None:
-    """The index of the training point in a click not seen before (its customdata), or None.
-
-    The click comes from the browser and is taken as untrusted JSON: anything but a list whose
-    first entry is a whole number of a training point (0 <= i < n) is no click at all."""
+def fresh_click(click: object, key: str) -> dict | None:
+    """The click the board ``key`` reports, if it is one not seen before (it is then marked seen), else None."""
     seen = f"_seen_click_{key}"
     if not isinstance(click, dict):
         return None
@@ -66,6 +63,14 @@ def clicked_point(click: object, key: str, n: int | None = None) -> int | None:
     if fingerprint == st.session_state.get(seen):
         return None
     st.session_state[seen] = fingerprint
+    return click
+
+
+def point_index(click: dict, n: int | None = None) -> int | None:
+    """The index of the training point a click hit (its customdata), or None.
+
+    The click comes from the browser and is taken as untrusted JSON: anything but a list whose
+    first entry is a whole number of a training point (0 <= i < n) is no point at all."""
     custom = click.get("customdata")
     if not isinstance(custom, list) or not custom:
         return None
@@ -77,12 +82,22 @@ def clicked_point(click: object, key: str, n: int | None = None) -> int | None:
     return index
 
 
+def clicked_point(click: object, key: str, n: int | None = None) -> int | None:
+    """The index of the training point in a click not seen before (its customdata), or None."""
+    fresh = fresh_click(click, key)
+    return None if fresh is None else point_index(fresh, n)
+
+
+def board_click(key: str = BOARD) -> object:
+    """The last click the board ``key`` reported (untrusted: check it before use), or None."""
+    state = st.session_state.get(key)
+    return state.get("click") if hasattr(state, "get") else None
+
+
 def pick(snap: Snapshot, key: str) -> int | None:
     """The example a new click on the board ``key`` picked (it becomes ``st.session_state.example``),
     read before the figures are built so that they ring it at once; and the picked example."""
-    state = st.session_state.get(key)
-    click = state.get("click") if hasattr(state, "get") else None
-    i = clicked_point(click, key, len(snap.y))
+    i = clicked_point(board_click(key), key, len(snap.y))
     if i is not None:
         st.session_state.example = i
     example = st.session_state.get("example")

@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from softmax.config import format_value
+from softmax.config import OWN, format_value
 from softmax.explain import Example, Layer, balances, check_budget, example, layers, notes_lines, relu_gate
 from softmax.export import export_script
 from softmax.gradcheck import BELOW, CHECKED, KINK, SKIPPED, STATUS_TEXT, GradCheck, check_snapshot
 from softmax.snapshot import Snapshot
 from ui.charts import clicked_point, draw
+from ui.owndata import current
 from ui.plotly_live import browser_theme
 from viz.figures import decision_figure
+from viz.gradients import input_names, row_names
 
 CHART_KEY = "explain_decision"
 SMALL_TABLE = 12  # rows: more than this go into a scrolling table
@@ -102,14 +104,15 @@ def classes(K: int) -> list[str]:
     return [f"class {k}" for k in range(K)]
 
 
-def index_rows(name: str, n: int) -> list[str]:
-    return [f"{name}[{r},·]" for r in range(n)]
+def index_rows(name: str, names: Sequence[str]) -> list[str]:
+    return [f"{name}[{r},·]" for r in names]
 
 
 # -- the example and its dscores row ----------------------------------------------------------
-def example_summary(e: Example) -> None:
-    """One line: the example, its class, its loss and its dscores row (the first thing on the tab)."""
-    x = ", ".join(g4(v) for v in e.x)
+def example_summary(e: Example, names: Sequence[str] | None = None) -> None:
+    """One line: the example, its class, its loss and its dscores row (the first thing on the tab).
+    ``names``: what each input is called, when input features are on (x = (x₁ 0.5, x₂ 0.1, x₁² 0.25))."""
+    x = ", ".join(g4(v) if names is None else f"{names[d]} {g4(v)}" for d, v in enumerate(e.x))
     st.markdown(f"**Example {e.index}**: x = ({x}), true class **{e.label}**, loss L{_sub(e.index)} = "
                 f"{g4(e.loss)}; its dscores row: **({', '.join(g4(v) for v in e.dscores)})**")
 
@@ -197,7 +200,7 @@ def why_transpose(snap: Snapshot, e: Example, layer: Layer, net: bool) -> None:
         f"A sum over the examples i of {inp_text}[i, ·] times {up}[i, ·] is a row of {inp_text}.T times a column "
         f"of {up}: **the transpose lines the examples up**. Shapes: ({a_letter}×N)·(N×{b_letter}) = "
         f"{a_letter}×{b_letter}, here **({A}×{N})·({N}×{B}) = {A}×{B}**, the shape of {W}.")
-    rows, cols = _labels(W, A, B)
+    rows, cols = _labels(snap, W, A, B)
     if inp == "hidden":
         st.markdown(f"Example {e.index}'s term is outer(hidden{_sub(e.index)}, dscores{_sub(e.index)}). "
                     f"{int(np.count_nonzero(e.on))} of {len(e.on)} hidden units are on for it; the rows of the "
@@ -213,9 +216,10 @@ def why_transpose(snap: Snapshot, e: Example, layer: Layer, net: bool) -> None:
                 f"floats are added.")
 
 
-def _labels(W: str, A: int, B: int) -> tuple[list[str], list[str]]:
-    """Row and column labels of a weight matrix (A, B): W[d, ·] by class, or by hidden unit."""
-    rows = index_rows(W, A)
+def _labels(snap: Snapshot, W: str, A: int, B: int) -> tuple[list[str], list[str]]:
+    """Row and column labels of a weight matrix (A, B): W[d, ·] (W[x₁², ·] with input features) by class, or
+    by hidden unit."""
+    rows = index_rows(W, row_names(snap, W) if W in snap.params else [str(r) for r in range(A)])
     cols = classes(B) if W in ("W", "W2") else [f"unit {j}" for j in range(B)]
     return rows, cols
 
@@ -269,7 +273,7 @@ def why_reg(snap: Snapshot, lays: list[Layer]) -> None:
     for layer, balance in zip(lays, balances(snap), strict=True):
         W = layer.weight
         A, _, B = layer.shape
-        rows, cols = _labels(W, A, B)
+        rows, cols = _labels(snap, W, A, B)
         side_by_side((f"reg · {W}", layer.reg_weight), (f"d{W} = data part + reg · {W} (the model's)",
                                                         layer.grad_weight), rows, cols, name=W)
         st.markdown(f"Sizes (Frobenius norms): data part {g4(balance.data)}, reg · {W} {g4(balance.reg)}, "
@@ -281,9 +285,13 @@ def why_reg(snap: Snapshot, lays: list[Layer]) -> None:
 
 
 # -- the gradient check -------------------------------------------------------------------------
-def entry_labels(check: GradCheck) -> dict[str, list[str]]:
-    return {name: [f"{name}[{','.join(map(str, ix))}]" for ix in np.ndindex(a.shape)]
-            for name, a in check.analytic.items()}
+def entry_labels(check: GradCheck, snap: Snapshot | None = None) -> dict[str, list[str]]:
+    """Each checked entry's name: W[0,1], or by input feature where features are on (W[x₁²,1])."""
+    def name_of(name: str, ix: tuple[int, ...]) -> str:
+        rows = row_names(snap, name) if snap is not None and len(ix) == 2 and name in snap.params else None
+        return f"{name}[{','.join([rows[ix[0]], *map(str, ix[1:])] if rows else map(str, ix))}]"
+
+    return {name: [name_of(name, ix) for ix in np.ndindex(a.shape)] for name, a in check.analytic.items()}
 
 
 def gradient_check(snap: Snapshot) -> None:
@@ -317,7 +325,7 @@ def gradient_check(snap: Snapshot) -> None:
                     "margin or a unit switches on or off between w − h and w + h, the centered difference averages "
                     "the slopes on either side of the corner: it is not the derivative there (CS231n: kinks in the "
                     "objective). Those entries are listed, not judged.")
-    labels = entry_labels(check)
+    labels = entry_labels(check, snap)
     rows = []
     for name in check.analytic:
         status = check.status[name].ravel()
@@ -391,13 +399,20 @@ def _pick(N: int, K: int) -> int:
     return int(st.session_state.example)
 
 
+EMPTY = ("Add points: this tab follows one training example through the gradient, and there are none yet. "
+         "In the Watch tab, click on the decision regions to place points, or load a CSV (Your own points).")
+
+
 def explainer(snap: Snapshot) -> None:
     N = snap.N
+    if N == 0:  # an empty plane of a user's own: no example to follow, no numbers that mean anything
+        st.info(EMPTY, icon=":material/add_location_alt:")
+        return
     e = example(snap, _pick(N, snap.K))
     net = snap.config.model == "two-layer"
     # the example and its dscores row first (a projector's first screen), the chart to pick from beside them;
     # with many classes the table takes the whole width
-    example_summary(e)
+    example_summary(e, input_names(snap))
     wide = snap.K > WIDE_TABLE
     if wide:
         example_table(e)
@@ -428,10 +443,15 @@ def explainer(snap: Snapshot) -> None:
     why_reg(snap, lays)
     gradient_check(snap)
     notes_loop(snap, e)
-    st.download_button("Download this run as a Python script", export_script(snap.config), file_name="softmax_run.py",
+    own = snap.config.dataset == OWN
+    script = export_script(snap.config, points=current(snap) if own else None, transform=snap.transform)
+    st.download_button("Download this run as a Python script", script, file_name="softmax_run.py",
                        mime="text/x-python", help="A standalone numpy script: the notes' loop with this run's "
-                       "settings, printing what python -m softmax train prints.")
+                       "settings" + (" and your points written into it" if own else "")
+                       + ", printing what python -m softmax train prints.")
     if snap.log:
-        st.markdown("This run's settings changed during the run (at iteration "
-                    + ", ".join(str(c.iteration) for c in snap.log)
-                    + "): the script runs today's settings from iteration 0.")
+        edits = any(c.edits for c in snap.log)
+        st.markdown(f"This run's {'points or settings' if edits else 'settings'} changed during the run (at "
+                    "iteration " + ", ".join(str(c.iteration) for c in snap.log)
+                    + f"): the script runs today's {'points and settings' if edits else 'settings'} from "
+                    "iteration 0.")

@@ -14,12 +14,13 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from softmax.config import OWN as OWN_DATA
 from softmax.config import SETTINGS, Config, format_value, in_group, setting_info, slider_values
 from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
-from ui import inputs, server, sessions
+from ui import inputs, owndata, server, sessions
 from ui.charts import charts
 from ui.explainer import explainer
 from ui.text import plain
@@ -42,6 +43,7 @@ def server_limits() -> ServerLimits:
 LIMITS = server_limits()
 Trainer.max_running = LIMITS.max_running
 Trainer.train_share = LIMITS.train_share
+Trainer.max_points = LIMITS.max_points
 REGISTRY = sessions.registry(LIMITS)
 
 
@@ -71,11 +73,11 @@ def session_seat(config: Config) -> sessions.Seat:
     """This browser session's run; a run set aside while the page was away starts again from its settings."""
     seat = st.session_state.get("seat")
     if not isinstance(seat, sessions.Seat):
-        seat = st.session_state.seat = sessions.new_seat(config, LIMITS)
+        seat = st.session_state.seat = sessions.new_seat(config, LIMITS, owndata.run_data(config))
     seat.address = sessions.client_address()  # (a reconnect may come from another network)
     _lease(seat)
     if seat.trainer is None:
-        seat.trainer = Trainer(config, max_seconds=LIMITS.max_run_seconds)
+        seat.trainer = Trainer(config, max_seconds=LIMITS.max_run_seconds, data=owndata.run_data(config))
     if seat.set_aside:
         seat.set_aside = False
         st.session_state.busy_info = ("While this page was away the server needed the room: the run starts again "
@@ -95,7 +97,8 @@ def url_settings() -> None:
         return
     setup = page_setup(st.query_params.to_dict())
     st.session_state.config = setup.config
-    st.session_state.notices = [f"Link setting replaced: {n}" for n in setup.notices]
+    notices = [*setup.notices, *owndata.from_link(st.query_params.to_dict(), setup.config)]
+    st.session_state.notices = [f"Link setting replaced: {n}" for n in notices]
     st.session_state.exercise = setup.sentence
     st.session_state.hidden = setup.hidden
     st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), OWN)
@@ -134,6 +137,12 @@ def _new_data() -> None:
     st.session_state.cfg_seed = (seed + 1) % (setting_info("seed")["hi"] + 1)
 
 
+def _edit_these() -> None:
+    seat = st.session_state.get("seat")
+    if isinstance(seat, sessions.Seat) and seat.trainer is not None:
+        owndata.edit_these(seat.trainer)
+
+
 def _choose_preset() -> None:
     name = inputs.choice(st.session_state.get("preset"), (OWN, *PRESETS), OWN)
     if name in PRESETS:
@@ -146,6 +155,7 @@ def url_query(config: Config) -> dict[str, str]:
     (so a reload or a shared link keeps its question), else every setting; and the hidden controls."""
     preset = st.session_state.get("preset")
     query = {"preset": preset} if preset in PRESETS and PRESETS[preset].config == config else config.to_query()
+    query.update(owndata.link_query(config))  # a small dataset of the user's own travels in the link
     if st.session_state.hidden:
         query["hide"] = ",".join(st.session_state.hidden)
     return query
@@ -170,6 +180,8 @@ def share_link(config: Config) -> None:
         st.code(link, language=None, wrap_lines=True)
         st.caption("Anyone who opens it gets the same data, initial weights and settings. Teachers: add "
                    "&hide=dataset,classes (any setting names) to hide controls, or use ?preset=NAME.")
+        if note := owndata.link_note(config):
+            st.warning(note)
 
 
 def _note(prefix: str, notices: list[str]) -> None:
@@ -205,6 +217,10 @@ def sidebar() -> Config:
         if "seed" not in st.session_state.hidden:
             st.button("New data", on_click=_new_data, help="Draw a new dataset and new initial weights (next seed).",
                       width="stretch")
+        if "dataset" not in st.session_state.hidden and checked.dataset != OWN_DATA:
+            st.button("Edit these points", on_click=_edit_these, width="stretch",
+                      help="Make these points your own: add, remove and clear them by clicking on the decision "
+                           "regions, or save them as a CSV (the dataset becomes Your own points).")
         st.header("Model")
         for name in in_group("model"):
             if setting_info(name)["applies"](checked):
@@ -258,7 +274,7 @@ def _step(seat: sessions.Seat) -> None:
 
 def _reset(seat: sessions.Seat) -> None:
     if seat.trainer is not None:
-        seat.trainer.reset()
+        owndata.reset(seat.trainer)
 
 
 def buttons(seat: sessions.Seat) -> None:
@@ -273,6 +289,12 @@ def buttons(seat: sessions.Seat) -> None:
 
 
 def status(snap: Snapshot) -> None:
+    if snap.N == 0:  # an empty plane of a user's own: a loss and an accuracy of no points mean nothing
+        st.markdown(f"### Iteration {snap.iteration}")
+        st.info("Add points: there are no training points yet, so there is no data loss and no gradient from data "
+                "(only the regularization's). Click on the decision regions to place a point of the chosen class, "
+                "or load a CSV.", icon=":material/add_location_alt:")
+        return
     st.markdown(
         f"### Iteration {snap.iteration}\n"
         f"loss **{snap.loss:.6f}** = data {snap.data_loss:.6f} + reg {snap.reg_loss:.6g} · "
@@ -299,7 +321,8 @@ def main() -> None:
     config = sidebar()
     seat = session_seat(config)
     if config != seat.trainer.config:
-        seat.trainer.update(config)
+        owndata.update(seat.trainer, config)
+    owndata.restart_if_asked(seat.trainer, config)
     sync_url(config)
 
     if st.session_state.exercise:
@@ -311,6 +334,8 @@ def main() -> None:
     if note := st.session_state.pop("busy_info", None):
         st.info(note)
     buttons(seat)
+    if config.dataset == OWN_DATA:
+        owndata.panel(seat.trainer, seat.trainer.snapshot, LIMITS)
     inputs.check_example(st.session_state, seat.trainer.snapshot.N, config.classes)
     running = seat.trainer.running
     watch, explain = st.tabs(["Watch it learn", "Explain the gradient"], key="view", on_change="rerun",
@@ -332,6 +357,8 @@ def main() -> None:
         if seat.trainer is None:  # set aside while the page was away: redraw the page, which makes a new run
             st.rerun()
         snap = seat.trainer.snapshot
+        if not explain.open and owndata.take_click(seat.trainer, snap):
+            st.rerun()  # the points changed: redraw the page (their count, the link) as well as the charts
         inputs.check_example(st.session_state, snap.N, snap.K)
         status(snap)
         if running and refresh < config.refresh:

@@ -6,8 +6,11 @@ guards before Streamlit sees a request.
   embed the page (``SOFTMAX_FRAME_ANCESTORS``), ``X-Content-Type-Options: nosniff`` on everything.
 - ``/_stcore/metrics`` answers only loopback clients (a scraper on the same host or pod);
   everyone else gets 403.
-- Uploads are refused: the page has no file uploader (``server.maxUploadSize`` in
-  .streamlit/config.toml is the backstop; a CSV uploader will come with its own limits).
+- Uploads are capped: the page's one uploader takes a CSV of points of at most
+  ``softmax.points.MAX_CSV_BYTES``; a larger upload (by its Content-Length, and by the bytes that
+  actually arrive) gets 413 before Streamlit reads it, an upload without a length 411
+  (``server.maxUploadSize`` in .streamlit/config.toml is Streamlit's own backstop). Streamlit keeps
+  uploaded files in memory; the page parses them as data only and never writes them to disk.
 - Open pages (websockets) are capped per process and per client address; a refused page gets
   503 to its handshake and the browser retries. A process that is full (``max_sessions`` pages
   open, or its memory past ``max_memory_mb``) answers a new visit to the page itself with a short
@@ -47,10 +50,15 @@ import streamlit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from softmax.limits import ServerLimits
+from softmax.points import MAX_CSV_BYTES
 
 # The one inline script in Streamlit's index.html (``window.prerenderReady = false``) is allowed by
 # its hash, computed from the file this Streamlit serves, so an upgrade that changes it still works.
 INDEX_HTML = Path(streamlit.__file__).parent / "static" / "index.html"
+
+# An upload's body: the page's CSV of points, in a multipart form with room for its headers.
+UPLOAD_BYTES = MAX_CSV_BYTES + 16 * 1024
+UPLOAD_PATH = "/_stcore/upload_file"
 
 # Messages a connection may send at once, and per second after that. A browser sends one per
 # chart refresh (at most 10/s), one per click or widget change, and a heartbeat.
@@ -184,9 +192,12 @@ class Guard:
         if path.endswith("/_stcore/metrics") and not is_loopback(client):
             await self.plain(send, 403, "metrics are served to this host only\n")
             return
-        if "/_stcore/upload_file" in path and scope.get("method") != "OPTIONS":
-            await self.plain(send, 403, "this page accepts no uploads\n")
-            return
+        if UPLOAD_PATH in path and scope.get("method") not in ("OPTIONS", "DELETE"):
+            refused = self.upload_refused(scope)
+            if refused:
+                await self.plain(send, *refused)
+                return
+            receive = capped(receive, UPLOAD_BYTES)
         if path in self.page_paths and scope.get("method") in ("GET", "HEAD") and (why := self.full()):
             self.refused += 1
             await send({"type": "http.response.start", "status": 503,
@@ -212,6 +223,18 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+    @staticmethod
+    def upload_refused(scope: Scope) -> tuple[int, str] | None:
+        """(status, text) refusing an upload, or None to let it through (a PUT of a declared, small size)."""
+        if scope.get("method") != "PUT":
+            return 405, "uploads are PUT\n"
+        lengths = [v for k, v in scope.get("headers", []) if k.lower() == b"content-length"]
+        if len(lengths) != 1 or not lengths[0].isdigit():
+            return 411, "an upload must say its length\n"
+        if int(lengths[0]) > UPLOAD_BYTES:
+            return 413, f"a file of at most {MAX_CSV_BYTES // 1024} KB\n"
+        return None
 
     @staticmethod
     async def plain(send: Send, status: int, text: str) -> None:
@@ -286,6 +309,27 @@ class Guard:
 NUMBERS = ("int_value", "double_value")  # a number_input is declared double_value; int ones send int_value
 _dropped: Counter[str] = Counter()  # session id -> widget values dropped since the page last looked
 _dropped_lock = threading.Lock()
+
+
+class UploadTooLarge(Exception):
+    """More bytes arrived than an upload may hold (whatever its Content-Length said)."""
+
+
+def capped(receive: Receive, most: int) -> Receive:
+    """``receive`` for a request whose body may hold at most ``most`` bytes: past them, the request fails
+    (the server answers 500 and drops the connection) before Streamlit has stored anything."""
+    seen = 0
+
+    async def receive_capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > most:
+                raise UploadTooLarge(f"an upload of more than {most} bytes")
+        return message
+
+    return receive_capped
 
 
 def _expected(declared: str | None, sent: str | None) -> bool:

@@ -25,6 +25,7 @@ from collections import Counter, OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
 from softmax.config import Config
@@ -262,5 +263,6 @@ def registry(limits: ServerLimits) -> Registry:
         return _registry
 
 
-def new_seat(config: Config, limits: ServerLimits) -> Seat:
-    return Seat(Trainer(config, max_seconds=limits.max_run_seconds), client_address())
+def new_seat(config: Config, limits: ServerLimits, data: tuple[np.ndarray, np.ndarray] | None = None) -> Seat:
+    """A session's run of ``config`` (on ``data``, a user's own points, for the dataset "own")."""
+    return Seat(Trainer(config, max_seconds=limits.max_run_seconds, data=data), client_address())

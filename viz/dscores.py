@@ -7,7 +7,7 @@ import numpy as np
 from softmax.snapshot import Snapshot
 
 from .gradients import output_layer, single_layer
-from .plane import plane_bounds, ring_trace, shown_points
+from .plane import ring_trace, shown_points, snap_bounds
 from .style import SMALL_FONT, Theme, class_chip, class_color, colorbar, diverging, layout, sig, theme_of, title, typed
 
 MAX_PANEL_POINTS = 2000  # points over all the per-class panels together
@@ -42,14 +42,16 @@ def dscores_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     K = snap.K
     dscores = snap.parts["dscores"]
     idx = shown_points(snap, MAX_PANEL_POINTS // K, picked)
-    x0, x1, y0, y1 = plane_bounds(snap.points)
+    x0, x1, y0, y1 = snap_bounds(snap)
     finite = dscores[np.isfinite(dscores)]
     cmax = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
     columns = min(K, 5)
     rows = -(-K // columns)
     # square panels: a row as tall as a panel is wide (five a row on a projector's 820 px board),
     # and 60 px between rows for one row's length note and the next row's chips
-    in_plane = single_layer(snap)  # the output weights multiply the points themselves: an arrow
+    # the output weights multiply the points themselves: an arrow (not through input features or a change of
+    # units: W[:, k] then lives in the model's inputs, not in the plane shown)
+    in_plane = single_layer(snap) and snap.transform.identity
     top = 105 if in_plane else 80  # the heading's second line (the arrow's meaning) above the chips
     row_px, bottom, between = (300 if columns <= 3 else 230 if columns == 4 else 180), 30, 60
     height = row_px * rows + between * (rows - 1) + top + bottom

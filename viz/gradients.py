@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from softmax.features import labels as feature_labels
 from softmax.snapshot import Snapshot
 
 from .style import (
@@ -72,6 +73,23 @@ def single_layer(snap: Snapshot) -> bool:
     return layers(snap)[0][0] == snap.model.output
 
 
+def input_names(snap: Snapshot) -> list[str] | None:
+    """What each of the model's D inputs is called (x₁, x₂, x₁², ...) when input features are on; None
+    without them: the rows keep their numbers, as in the notes (W[0, k])."""
+    features = snap.transform.features
+    return feature_labels(features) if features else None
+
+
+def row_names(snap: Snapshot, weights: str) -> list[str]:
+    """How the rows of a weight matrix are indexed in labels: the inputs' names for the layer fed by the
+    inputs when features are on (W[x₁², k]), else their numbers."""
+    R = snap.params[weights].shape[0]
+    names = input_names(snap)
+    if names is not None and weights == layers(snap)[0][0] and len(names) == R:
+        return names
+    return [str(r) for r in range(R)]
+
+
 def _columns(snap: Snapshot, weights: str) -> tuple[str, list[str]]:
     """The letter of a layer's output index and its column names: classes k or hidden units j."""
     C = snap.params[weights].shape[1]
@@ -121,7 +139,7 @@ def gradient_table_figure(snap: Snapshot, weights: str | None = None, picked: in
     finite = np.isfinite(z)
     zmax = float(np.max(np.abs(z[finite]))) if finite.any() and np.max(np.abs(z[finite])) > 0 else 1.0
     letter, columns = _columns(snap, wn)
-    rows = [f"d{wn}[{r}, {letter}]" for r in range(R)] + ([f"d{bn}[{letter}]"] if bn else [])
+    rows = [f"d{wn}[{r}, {letter}]" for r in row_names(snap, wn)] + ([f"d{bn}[{letter}]"] if bn else [])
     numbers = len(columns) <= NUMBERS_MAX_COLUMNS and len(rows) <= NUMBERS_MAX_ROWS
     trace = {
         "type": "heatmap", "z": typed(z), "x": columns, "y": rows, "zmin": -zmax, "zmax": zmax, "zmid": 0,
@@ -179,7 +197,7 @@ def _history_rows(snap: Snapshot) -> list[dict]:
         if h.kinds[wn] == "norms":
             wrows, wlabels = w[:, None, :], [f"|d{wn}[:, {{k}}]|"]
         else:
-            wrows, wlabels = w, [f"d{wn}[{r}, {{k}}]" for r in range(w.shape[1])]
+            wrows, wlabels = w, [f"d{wn}[{r}, {{k}}]" for r in row_names(snap, wn)]
         blocks = [wrows] + ([h.grads[bn][:, None, :]] if bn else [])
         labels = wlabels + ([f"d{bn}[{{k}}]"] if bn else [])
         grads = np.concatenate(blocks, axis=1)  # (T, rows, K)

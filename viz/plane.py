@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from softmax.config import OWN
 from softmax.snapshot import Snapshot
 
 from .style import (
@@ -38,16 +39,37 @@ MAX_POINTS = 1500  # points drawn per chart; larger datasets are thinned evenly
 LEGEND_MANY_FONT = 12  # ten classes' legend: its 10 entries within a 300 px chart
 
 
-def plane_bounds(X: np.ndarray, pad: float = 0.15) -> tuple[float, float, float, float]:
-    """(x0, x1, y0, y1) of the input plane shown: the data's box (X (N, 2)) plus a margin."""
-    lo, hi = X.min(axis=0), X.max(axis=0)
+HOME = (-1.0, 1.0)  # the square [-1, 1]² always shown of a user's own plane (and of a plane with no points)
+
+
+def plane_bounds(X: np.ndarray, pad: float = 0.15, home: bool = False) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) of the input plane shown: the data's box (X (N, 2)) plus a margin.
+
+    With ``home`` (a user's own points) or no points at all, the box holds the square [-1, 1]²
+    too: an empty plane has a place to put the first point, and the plane does not jump as
+    points are added inside it."""
+    X = np.asarray(X, dtype=float).reshape(-1, 2)
+    if len(X) == 0:
+        lo, hi = np.full(2, HOME[0]), np.full(2, HOME[1])
+    else:
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        if home:
+            lo, hi = np.minimum(lo, HOME[0]), np.maximum(hi, HOME[1])
     span = np.maximum(hi - lo, 1e-9) * pad
     return float(lo[0] - span[0]), float(hi[0] + span[0]), float(lo[1] - span[1]), float(hi[1] + span[1])
 
 
-def plane_grid(X: np.ndarray, n: int = GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The grid's x (n,) and y (n,) coordinates and its points (n*n, 2), row by row (y major)."""
-    x0, x1, y0, y1 = plane_bounds(X)
+def snap_bounds(snap: Snapshot) -> tuple[float, float, float, float]:
+    """The plane a snapshot's charts show: a user's own points with [-1, 1]² in it, unless they are in units
+    of their own (standardized for the model: the square means nothing there)."""
+    t = snap.transform
+    return plane_bounds(snap.points, home=snap.config.dataset == OWN and t.center == (0.0, 0.0)
+                        and t.scale == (1.0, 1.0))
+
+
+def plane_grid(bounds: tuple[float, float, float, float], n: int = GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's x (n,) and y (n,) coordinates over ``bounds`` and its points (n*n, 2), row by row (y major)."""
+    x0, x1, y0, y1 = bounds
     gx, gy = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     xx, yy = np.meshgrid(gx, gy)
     return gx, gy, np.c_[xx.ravel(), yy.ravel()]
@@ -84,7 +106,7 @@ def ring_trace(snap: Snapshot, picked: int | None, th: Theme, xaxis: str = "x", 
         "marker": {"symbol": "circle-open", "size": 24, "color": th.text, "line": {"width": 3, "color": th.text}},
         # the label on the side of the point away from the nearer edge: never clipped
         "text": [f"i = {i}"] if label else None,
-        "textposition": "top left" if x > float(np.mean(plane_bounds(snap.points)[:2])) else "top right",
+        "textposition": "top left" if x > float(np.mean(snap_bounds(snap)[:2])) else "top right",
         "cliponaxis": False,
         "textfont": {"color": th.text, "size": SMALL_FONT + 2, "weight": "bold", "shadow": "auto"},
         "hovertemplate": f"example {i} (the one the Explain tab follows)<extra></extra>", "showlegend": False,
@@ -134,7 +156,7 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
     th = theme_of(theme)
     K = snap.K
     n = GRID if first_layer(snap) is None else NET_GRID
-    gx, gy, cells_xy = plane_grid(snap.points, n)
+    gx, gy, cells_xy = plane_grid(snap_bounds(snap), n)
     probs_t = snap.model.probabilities(snap.theta, snap.transform(cells_xy))  # (K, cells), through the features
     pred = probs_t.argmax(axis=0)
     # confidence from 1/K (a toss-up) to 1 (certain), in CONFIDENCE_LEVELS steps
@@ -148,7 +170,10 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
         scale.append([code / max(n_codes - 1, 1), rgba(class_color(k), 0.12 + 0.6 * (lv + 1) / CONFIDENCE_LEVELS)])
     traces = [{
         "type": "heatmap", "x": typed(gx), "y": typed(gy), "z": typed(cells, "u1"),
-        "zmin": 0, "zmax": n_codes - 1, "colorscale": scale, "showscale": False, "hoverinfo": "skip",
+        "zmin": 0, "zmax": n_codes - 1, "colorscale": scale, "showscale": False,
+        # no label, but a click on the plane is reported (where a user's new point goes); a point
+        # within reach of the pointer is still nearer than the cell under it, and is the one clicked
+        "hoverinfo": "none",
         "zsmooth": False,
     }]
     idx = shown_points(snap, picked=picked)
@@ -186,7 +211,7 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
         legend=_legend(th, K),
         margin={"l": 60, "r": 10, "t": 50, "b": 50},
         hovermode="closest",
-        **_plane_axes(th, plane_bounds(snap.points)),
+        **_plane_axes(th, snap_bounds(snap)),
     )
     return {"data": traces, "layout": out}
 
@@ -245,10 +270,10 @@ def hidden_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme 
     wn, bn = names
     W, b = snap.params[wn], snap.params[bn]
     H = W.shape[1]
-    gx, gy, cells_xy = plane_grid(snap.points, HIDDEN_GRID)
+    gx, gy, cells_xy = plane_grid(snap_bounds(snap), HIDDEN_GRID)
     on = np.count_nonzero(snap.model.hidden(snap.theta, snap.transform(cells_xy)) > 0, axis=0).reshape(
         HIDDEN_GRID, HIDDEN_GRID)
-    bounds = plane_bounds(snap.points)
+    bounds = snap_bounds(snap)
     # a unit's boundary x.W1[:, j] + b1[j] = 0 is a line in the plane only when the model sees the plane as it is
     lines = unit_lines(W, b, bounds) if snap.transform.identity else np.full((H, 2, 2), np.nan)  # (H, 2, 2)
     # one trace for every line: NaN after each segment breaks the polyline into H segments
@@ -304,7 +329,8 @@ def margins_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
     margins, active = snap.parts["margins"], snap.parts["active"] > 0
     share = np.where(active, margins, 0.0).sum(axis=1)  # (N,): example i's hinge loss
     count = active.sum(axis=1)
-    cmax = float(np.max(share)) if np.isfinite(np.max(share)) and np.max(share) > 0 else 1.0
+    top = float(np.max(share, initial=0.0))  # (no points at all: an empty plane of a user's own)
+    cmax = top if np.isfinite(top) and top > 0 else 1.0
     idx = shown_points(snap, picked=picked)
     K = snap.K
     listing = "".join(("<br>" if j % 5 == 0 else " · ") + f"m{j} %{{customdata[{j + 3}]:.4g}}" for j in range(K))
@@ -340,7 +366,7 @@ def margins_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme
         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "font": {"size": SMALL_FONT}},
         margin={"l": 60, "r": 10, "t": 50, "b": 70},
         hovermode="closest",
-        **_plane_axes(th, plane_bounds(snap.points)),
+        **_plane_axes(th, snap_bounds(snap)),
     )
     out["xaxis"]["title"] = None  # the legend below stands where the axis title would
     return {"data": traces, "layout": out}
