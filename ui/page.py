@@ -19,7 +19,7 @@ from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
-from ui import inputs, server, sessions
+from ui import inputs, server, sessions, timeline
 from ui.charts import charts
 from ui.explainer import explainer
 from ui.text import plain
@@ -72,6 +72,7 @@ def session_seat(config: Config) -> sessions.Seat:
     seat = st.session_state.get("seat")
     if not isinstance(seat, sessions.Seat):
         seat = st.session_state.seat = sessions.new_seat(config, LIMITS)
+        timeline.replay_link(seat.trainer, config)  # a link's mid-run changes
     seat.address = sessions.client_address()  # (a reconnect may come from another network)
     _lease(seat)
     if seat.trainer is None:
@@ -94,12 +95,13 @@ def url_settings() -> None:
     if "config" in st.session_state:
         return
     setup = page_setup(st.query_params.to_dict())
-    st.session_state.config = setup.config
-    st.session_state.notices = [f"Link setting replaced: {n}" for n in setup.notices]
+    config, log_notices = timeline.link_settings(st.query_params.to_dict(), setup.config)  # the run's log
+    st.session_state.config = config
+    st.session_state.notices = [f"Link setting replaced: {n}" for n in setup.notices + log_notices]
     st.session_state.exercise = setup.sentence
     st.session_state.hidden = setup.hidden
     st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), OWN)
-    _load(setup.config)
+    _load(config)
 
 
 def _control(name: str) -> None:
@@ -148,7 +150,7 @@ def url_query(config: Config) -> dict[str, str]:
     query = {"preset": preset} if preset in PRESETS and PRESETS[preset].config == config else config.to_query()
     if st.session_state.hidden:
         query["hide"] = ",".join(st.session_state.hidden)
-    return query
+    return timeline.link_query(query, config, preset)
 
 
 def sync_url(config: Config) -> None:
@@ -168,7 +170,8 @@ def share_link(config: Config) -> None:
     link = f"{st.context.url or ''}?{urlencode(query)}"
     with st.expander("Copy link to this setup"):
         st.code(link, language=None, wrap_lines=True)
-        st.caption("Anyone who opens it gets the same data, initial weights and settings. Teachers: add "
+        st.caption("Anyone who opens it gets the same data, initial weights and settings, and the settings you "
+                   "changed mid-run at the same iterations. Teachers: add "
                    "&hide=dataset,classes (any setting names) to hide controls, or use ?preset=NAME.")
 
 
@@ -330,7 +333,7 @@ def main() -> None:
             REGISTRY.pace_address(seat.address)
         if seat.trainer is None:  # set aside while the page was away: redraw the page, which makes a new run
             st.rerun()
-        snap = seat.trainer.snapshot
+        snap = timeline.shown(seat.trainer)  # the newest iteration, or the one "Go to iteration" chose
         inputs.check_example(st.session_state, snap.N, snap.K)
         status(snap)
         if running and refresh < config.refresh:

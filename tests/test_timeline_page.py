@@ -1,0 +1,150 @@
+"""Back in time on the page (issue #15): "Go to iteration", the run's log in the link, changes on the loss curve.
+
+The oracle is a run trained straight to the iteration (``softmax.run.Run``, stepped by hand, its
+settings changed at the same iteration as on the page); the page's view must equal it to 1e-12 in
+every parameter.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from softmax.config import Config
+from softmax.run import Run
+from tests.test_app import app, button, charts, iteration, query
+from tests.test_explain_page import explain_app
+
+pytestmark = pytest.mark.usefixtures("stop_trainers")
+
+
+def straight(n: int, change_at: int | None = None, **changes) -> Run:
+    """The oracle: a run trained straight to iteration n (its settings changed at ``change_at``)."""
+    run = Run(Config())
+    if change_at is not None:
+        run.step(change_at)
+        run.change(run.config.with_changes(**changes))
+    run.step(n - run.iteration)
+    return run
+
+
+def shown(at):
+    """The snapshot the page drew: the view the scrubber chose (the newest when it follows the run)."""
+    cached = at.session_state["_goto_view"] if "_goto_view" in at.session_state else None
+    return cached[1] if cached is not None else at.session_state["seat"].trainer.snapshot
+
+
+def assert_same_params(snap, run: Run, tol: float = 1e-12) -> None:
+    assert set(snap.params) == set(run.params)
+    for name in run.params:
+        np.testing.assert_allclose(snap.params[name], run.params[name], rtol=0, atol=tol, err_msg=name)
+
+
+def status_loss(at) -> str:
+    text = next(m.value for m in at.markdown if m.value.startswith("### Iteration"))
+    return re.search(r"loss \*\*([0-9.]+)\*\*", text).group(1)
+
+
+def test_go_to_iteration_is_training_straight_there():
+    at = app()
+    scrubber = at.slider(key="goto")
+    assert scrubber.label == "Go to iteration" and "Start and Step go on from the newest" in scrubber.help
+    at.session_state["seat"].trainer.step(200)
+    at.run()
+    assert iteration(at) == 200 and at.slider(key="goto").value == 200
+    for n in (0, 1, 77, 150, 199):
+        at.slider(key="goto").set_value(n).run()
+        assert not at.exception
+        assert iteration(at) == n
+        oracle = straight(n)
+        snap = shown(at)
+        assert snap.iteration == n
+        assert_same_params(snap, oracle)
+        assert status_loss(at) == f"{oracle.result.loss:.6f}"
+        assert charts(at)["loss"]["layout"]["title"]["text"].endswith(f"iteration {n}")
+        assert any(f"looking at iteration {n} of 200" in i.value for i in at.info)
+    assert at.session_state["seat"].trainer.snapshot.iteration == 200  # looking back changed nothing
+
+
+def test_a_step_size_change_at_50_scrubbed_at_120_is_the_live_runs():
+    at = app({"iterations": "300"})
+    trainer = at.session_state["seat"].trainer
+    trainer.step(50)
+    at.select_slider(key="cfg_step_size").set_value(0.5).run()
+    trainer.step(150)
+    at.run()
+    at.slider(key="goto").set_value(120).run()
+    assert iteration(at) == 120
+    assert_same_params(shown(at), straight(120, 50, step_size=0.5))
+    # the change is marked on the loss curve, up to the iteration shown
+    fig = charts(at)["loss"]
+    marks = [t for t in fig["data"] if t.get("name") == "setting changed"]
+    assert marks and marks[0]["x"] == [50] and "step size → 0.5" in marks[0]["text"][0]
+    assert [s["x0"] for s in fig["layout"]["shapes"]] == [50]
+    at.slider(key="goto").set_value(40).run()
+    assert not [t for t in charts(at)["loss"]["data"] if t.get("name") == "setting changed"]
+
+
+def test_the_explain_tab_is_at_the_iteration_shown():
+    at = explain_app()
+    at.session_state["seat"].trainer.step(30)
+    at.run()
+    at.slider(key="goto").set_value(12).run()
+    assert not at.exception
+    assert iteration(at) == 12
+    assert any("iteration 12;" in m.value for m in at.markdown)  # the notes' loop "what it computes now"
+    button(at, "Run the gradient check").click().run()
+    assert any(m.value.startswith("At iteration 12:") for m in at.markdown)
+
+
+def test_the_link_carries_the_log_and_reproduces_iteration_120():
+    at = app({"iterations": "300"})
+    trainer = at.session_state["seat"].trainer
+    trainer.step(50)
+    at.select_slider(key="cfg_step_size").set_value(0.5).run()
+    link = query(at)
+    assert link["log"] == "50:step_size=0.5" and link["step_size"] == "1"  # the start settings, and the change
+    opened = app(link)
+    assert not opened.exception
+    assert iteration(opened) == 50 and opened.select_slider(key="cfg_step_size").value == 0.5
+    assert any("replayed to iteration 50" in i.value for i in opened.info)
+    opened.session_state["seat"].trainer.step(70)
+    opened.run()
+    assert iteration(opened) == 120
+    assert_same_params(shown(opened), straight(120, 50, step_size=0.5))
+    assert query(opened)["log"] == "50:step_size=0.5"  # and its own link says the same
+
+
+def test_a_change_before_the_first_step_is_a_start_setting_not_a_log():
+    at = app()
+    at.select_slider(key="cfg_step_size").set_value(0.5).run()
+    assert "log" not in query(at) and query(at)["step_size"] == "0.5"
+
+
+def test_step_returns_to_the_newest_and_train_on_from_here_rewinds():
+    at = app()
+    at.session_state["seat"].trainer.step(40)
+    at.run()
+    at.slider(key="goto").set_value(10).run()
+    button(at, "Step").click().run()
+    assert iteration(at) == 41 and at.slider(key="goto").value == 41  # Step goes on from the newest
+    at.slider(key="goto").set_value(10).run()
+    button(at, "Train on from here").click().run()
+    assert iteration(at) == 10 and at.session_state["seat"].trainer.snapshot.iteration == 10
+    button(at, "Step").click().run()
+    assert iteration(at) == 11
+    assert_same_params(shown(at), straight(11))
+
+
+def test_while_training_the_page_shows_the_newest():
+    at = app({"speed": "1000", "iterations": "100000"})
+    at.session_state["seat"].trainer.step(20)
+    at.run()
+    at.slider(key="goto").set_value(5).run()
+    button(at, "Start").click().run()
+    assert at.slider(key="goto").disabled
+    assert iteration(at) >= 20
+    button(at, "Pause").click().run()
+    assert not at.slider(key="goto").disabled

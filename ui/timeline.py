@@ -1,0 +1,198 @@
+"""Back in time: the "Go to iteration" scrubber, and the run's log in a share link.
+
+Every iteration shown comes from ``Trainer.view`` (recomputed exactly from a checkpoint and the
+run's log); this module only decides which iteration the page shows and carries the log in and
+out of the link. What Start does from an earlier iteration, said on the page as well: Start (and
+Step) go on from the newest iteration; "Train on from here" makes the shown iteration the newest
+for good (``Trainer.rewind``: the later iterations are dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from softmax.config import Config, in_group
+from softmax.points import DataError
+from softmax.presets import PRESETS
+from softmax.runner import Trainer
+from softmax.snapshot import Change, Snapshot, log_text, parse_log
+
+KEY = "goto"  # the scrubber's widget key
+FOLLOW = "_goto_follow"  # True: the page shows the newest iteration (and the scrubber follows it)
+CACHE = "_goto_view"  # (trainer, points, iteration, log) -> the view shown: a refresh does not recompute it
+NEWEST = "_goto_newest"  # the newest iteration when the page last looked
+LINK = "_link_log"  # a link's (start settings, changes), until the session's trainer is built
+LOG_KEY = "log"  # the link's query key for the run's log
+
+HELP = ("Show any earlier iteration of this run: every chart, the status line and the whole Explain tab are "
+        "recomputed exactly for it (from the seed, the run's checkpoints and the settings you changed on the "
+        "way). Start and Step go on from the newest iteration; use Train on from here to continue from the "
+        "one shown instead. While training runs, the page shows the newest iteration: pause to go back.")
+START_NOTE = ("You are looking at iteration {shown} of {newest}. Start and Step go on from iteration {newest} "
+              "(and the page returns there); Train on from here drops iterations {after}–{newest} and goes on "
+              "from {shown}.")
+
+
+# -- which iteration the page shows ---------------------------------------------------------------------
+def follow() -> None:
+    """Show the newest iteration from now on (Start, Step, Reset, a new run)."""
+    st.session_state[FOLLOW] = True
+
+
+def _chosen(newest: int) -> int:
+    """The iteration the scrubber asks for, checked (anything a browser could not send: the newest)."""
+    if st.session_state.get(FOLLOW, True):
+        return newest
+    value = st.session_state.get(KEY)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return newest
+    return max(0, min(int(value), newest))
+
+
+def _moved(newest: int) -> None:
+    """The scrubber moved: at the newest iteration the page follows the run again."""
+    st.session_state[FOLLOW] = _chosen_value() >= newest
+
+
+def _chosen_value() -> float:
+    value = st.session_state.get(KEY)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else -1
+
+
+def _view(trainer: Trainer, newest: Snapshot, iteration: int) -> Snapshot:
+    """Trainer.view(iteration), kept while the run has not changed (the fragment redraws it without
+    recomputing). The key holds the run's points array itself: a reset or an edit makes new ones."""
+    key = (trainer, newest.X, iteration, newest.log)
+    cached = st.session_state.get(CACHE)
+    if cached is not None and len(cached[0]) == 4 and cached[0][0] is trainer and cached[0][1] is newest.X \
+            and cached[0][2] == iteration and cached[0][3] == newest.log:
+        return cached[1]
+    snap = trainer.view(iteration)
+    st.session_state[CACHE] = (key, snap)
+    return snap
+
+
+def shown(trainer: Trainer) -> Snapshot:
+    """Draw the scrubber and return the snapshot the page shows: the newest, or the iteration chosen."""
+    newest = trainer.snapshot
+    running = trainer.running
+    if running or st.session_state.get(NEWEST, newest.iteration) != newest.iteration:
+        follow()  # training, or the run moved on (Step, Reset, Train on from here): back to the newest
+    st.session_state[NEWEST] = newest.iteration
+    it = _chosen(newest.iteration)
+    if st.session_state.get(FOLLOW, True) or KEY not in st.session_state:
+        st.session_state[KEY] = it
+    elif st.session_state.get(KEY) != it:
+        st.session_state[KEY] = it  # a value the run no longer has (a reset, a crafted one): put it in range
+    top = max(newest.iteration, 1)  # a slider needs room; at iteration 0 there is nowhere to go
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.slider("Go to iteration", min_value=0, max_value=top, step=1, key=KEY, help=HELP,
+                disabled=running or newest.iteration == 0, on_change=_moved, args=(newest.iteration,))
+    if it >= newest.iteration:
+        st.session_state.pop(CACHE, None)
+        right.button("Train on from here", disabled=True, width="stretch",
+                     help="Go to an earlier iteration first: then this continues the run from there.")
+        return newest
+    right.button("Train on from here", on_click=_rewind, args=(trainer, it), width="stretch",
+                 help=f"Continue the run from iteration {it}: iterations {it + 1} to {newest.iteration} are "
+                      "dropped, and Start trains on from here.")
+    st.info(START_NOTE.format(shown=it, newest=newest.iteration, after=it + 1), icon=":material/history:")
+    return _view(trainer, newest, it)
+
+
+def _rewind(trainer: Trainer, iteration: int) -> None:
+    trainer.rewind(iteration)
+    follow()
+
+
+# -- the run's log in a link ------------------------------------------------------------------------------
+def pending_log(trainer: Trainer | None, config: Config) -> tuple[Change, ...]:
+    """The run's log as it is once ``config`` (the controls, maybe not applied yet) is applied: the changes so
+    far and the one ``config`` makes at the newest iteration. Empty when ``config`` starts a new run."""
+    if trainer is None or trainer.config.restarts(config):
+        return ()
+    snap = trainer.snapshot
+    log = list(snap.log)
+    changes = trainer.config.training_changes(config)
+    if changes:
+        if log and log[-1].iteration == snap.iteration:
+            last = log.pop()
+            log.append(Change(last.iteration, {**last.settings, **changes}, last.edits))
+        else:
+            log.append(Change(snap.iteration, changes))
+    return tuple(log)
+
+
+def start_settings(config: Config, start: Config) -> Config:
+    """``config`` with the training settings the run started with (the log changes them from there)."""
+    return config.with_changes(**{name: getattr(start, name) for name in in_group("training")})
+
+
+def link_query(query: dict[str, str], config: Config, preset: str | None) -> dict[str, str]:
+    """A link's query with the run's log in it: the settings the run started with plus ``log=...``, so the
+    link reproduces the run with its mid-run changes (``query`` unchanged when nothing changed mid-run).
+    ``preset``: the exercise chosen, kept as ``preset=NAME`` when the run started from its settings."""
+    seat = st.session_state.get("seat")
+    trainer = getattr(seat, "trainer", None)
+    log = pending_log(trainer, config)
+    if not log:
+        return query
+    start = start_settings(config, trainer.snapshot.start_config)
+    if log[0].iteration == 0 and not log[0].edits:  # set before the first step: the run's start settings
+        start, log = start.with_changes(**log[0].settings), log[1:]
+        if not log:  # then start == config: the query already says it
+            return query
+    out = {"preset": preset} if preset in PRESETS and PRESETS[preset].config == start else start.to_query()
+    out[LOG_KEY] = log_text(log)
+    if "hide" in query:
+        out["hide"] = query["hide"]
+    return out
+
+
+def link_settings(query: Mapping[str, Any], start: Config) -> tuple[Config, list[str]]:
+    """The settings the controls show for a link with a log (its start settings with every change made), and
+    notices for the parts of the log that could not be read. The log waits for ``new_trainer``."""
+    raw = query.get(LOG_KEY, "")
+    raw = str(raw[-1] if isinstance(raw, list) and raw else raw)
+    if not raw:
+        return start, []
+    changes, notices = parse_log(raw, start.iterations)
+    config = start
+    for i, change in enumerate(changes):
+        try:
+            config = config.with_changes(**change.settings)
+        except ValueError:
+            notices.append(f"Run history: the change at iteration {change.iteration} cannot be made; the run stops "
+                           "before it")
+            changes = changes[:i]
+            break
+    st.session_state[LINK] = (start, changes)
+    return config, notices
+
+
+def replay_link(trainer: Trainer, config: Config) -> None:
+    """A session's first run, from a link with a log: the run replayed through its last change (each change
+    applied at its iteration, as in the run the link was copied from). ``config``: the controls' settings."""
+    start, changes = st.session_state.pop(LINK, (None, []))
+    if start is None or not changes or start_settings(config, start) != start:
+        return
+    trainer.reset(start)
+    for change in changes:
+        trainer.step(change.iteration - trainer.snapshot.iteration)
+        if trainer.snapshot.iteration != change.iteration:  # diverged or capped before the change
+            break
+        if change.settings:
+            trainer.update(trainer.config.with_changes(**change.settings))
+        try:
+            for edit in change.edits:
+                trainer.edit(edit)
+        except DataError:
+            break
+    st.session_state.busy_info = (f"This link carries the run's {len(changes)} mid-run change(s): the run was "
+                                  f"replayed to iteration {trainer.snapshot.iteration}, where the last one was "
+                                  "made. Press Start to go on exactly as the run the link was copied from did.")
+    if trainer.config != config:
+        trainer.update(config)
