@@ -23,6 +23,8 @@ from softmax.gradcheck import BELOW, CHECKED, KINK, SKIPPED, STATUS_TEXT, GradCh
 from softmax.snapshot import Snapshot
 from ui.charts import clicked_point, draw
 from ui.plotly_live import browser_theme
+from ui.sandbox import what_if
+from ui.tracing import take_apart
 from viz.figures import decision_figure
 
 CHART_KEY = "explain_decision"
@@ -297,9 +299,14 @@ def gradient_check(snap: Snapshot) -> None:
     if key not in st.session_state:
         return
     at, check = st.session_state[key]
-    total = sum(a.size for a in check.analytic.values())
     when = f"At iteration {at}" + ("" if at == snap.iteration else f" (the run is now at {snap.iteration}: "
                                                                    "run it again to check the current gradient)")
+    check_report(snap, check, when)
+
+
+def check_report(snap: Snapshot, check: GradCheck, when: str) -> None:
+    """A gradient check's verdict, its counts, what its resolution means, and every entry."""
+    total = sum(a.size for a in check.analytic.values())
     st.markdown(f"{when}: largest relative error **{check.max_rel_error:.2e}** — {check.verdict}.")
     counts = [f"{check.count(CHECKED)} checked", f"{check.count(BELOW)} {STATUS_TEXT[BELOW]}",
               f"{check.count(KINK)} at a kink"]
@@ -426,7 +433,9 @@ def explainer(snap: Snapshot) -> None:
         why_transpose(snap, e, lays[0], net)
         why_sum(snap, e, lays[0], net)
     why_reg(snap, lays)
+    take_apart(snap)
     gradient_check(snap)
+    what_if(snap)
     notes_loop(snap, e)
     st.download_button("Download this run as a Python script", export_script(snap.config), file_name="softmax_run.py",
                        mime="text/x-python", help="A standalone numpy script: the notes' loop with this run's "
