@@ -90,9 +90,11 @@ def what_if(snap: Snapshot) -> None:
     with st.spinner("Running the loop in the sandbox and checking its gradient…"):
         out = _computed(snap, mistake)
     if "shape" in out:
+        name, (_, up) = next((n, s) for n, s in snap.model.sources.items() if s[0] == "X")
+        cols = "K" if up == "dscores" else "H"
         st.error(f"This code does not even run. numpy refuses the product: {out['shape']}. np.dot(A, B) needs "
-                 "A's columns to match B's rows; X.T (D×N) times dscores (N×K) lines up the N examples and gives "
-                 "the D×K of dW. That is what the .T is for.", icon=":material/block:")
+                 f"A's columns to match B's rows; X.T (D×N) times {up} (N×{cols}) lines up the N examples and gives "
+                 f"the D×{cols} of d{name}. That is what the .T is for.", icon=":material/block:")
         return
     check = out["check"]
     who = "the correct code" if mistake == CORRECT else f"the mistaken code ({MISTAKES[mistake].title})"
