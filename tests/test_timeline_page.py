@@ -148,3 +148,29 @@ def test_while_training_the_page_shows_the_newest():
     assert iteration(at) >= 20
     button(at, "Pause").click().run()
     assert not at.slider(key="goto").disabled
+
+
+@pytest.mark.parametrize("x", [30, 30.0])
+def test_a_click_on_the_loss_curve_goes_to_its_iteration(x):
+    at = app()
+    at.session_state["seat"].trainer.step(60)
+    at.run()
+    at.session_state["charts"] = {"click": {"chart": "loss", "curve": 0, "index": 30, "x": x, "y": 0.8,
+                                            "customdata": None, "time": 1}}
+    at.run()
+    assert iteration(at) == 30 and at.slider(key="goto").value == 30
+    assert_same_params(shown(at), straight(30))
+    assert at.session_state["example"] != 30  # a loss-curve click picks no training point
+    at.slider(key="goto").set_value(45).run()  # the same click again is no new click
+    assert iteration(at) == 45
+
+
+@pytest.mark.parametrize("x", ["30", None, -1, 61, 1e400, float("nan"), 2.5, True, [30]])
+def test_a_crafted_loss_click_is_no_click(x):
+    at = app()
+    at.session_state["seat"].trainer.step(60)
+    at.run()
+    at.session_state["charts"] = {"click": {"chart": "loss", "x": x, "time": 2}}
+    at.run()
+    assert not at.exception
+    assert iteration(at) == 60

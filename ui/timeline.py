@@ -9,6 +9,7 @@ for good (``Trainer.rewind``: the later iterations are dropped).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,18 +20,21 @@ from softmax.points import DataError
 from softmax.presets import PRESETS
 from softmax.runner import Trainer
 from softmax.snapshot import Change, Snapshot, log_text, parse_log
+from ui.charts import BOARD
 
 KEY = "goto"  # the scrubber's widget key
 FOLLOW = "_goto_follow"  # True: the page shows the newest iteration (and the scrubber follows it)
 CACHE = "_goto_view"  # (trainer, points, iteration, log) -> the view shown: a refresh does not recompute it
 NEWEST = "_goto_newest"  # the newest iteration when the page last looked
+SEEN = "_goto_seen_click"  # the last loss-curve click acted on
 LINK = "_link_log"  # a link's (start settings, changes), until the session's trainer is built
 LOG_KEY = "log"  # the link's query key for the run's log
 
-HELP = ("Show any earlier iteration of this run: every chart, the status line and the whole Explain tab are "
-        "recomputed exactly for it (from the seed, the run's checkpoints and the settings you changed on the "
-        "way). Start and Step go on from the newest iteration; use Train on from here to continue from the "
-        "one shown instead. While training runs, the page shows the newest iteration: pause to go back.")
+HELP = ("Show any earlier iteration of this run (or click a point of the loss curve): every chart, the status "
+        "line and the whole Explain tab are recomputed exactly for it (from the seed, the run's checkpoints and the "
+        "settings you changed on the way). Start and Step go on from the newest iteration; use Train on from here "
+        "to continue from the one shown instead. While training runs, the page shows the newest iteration: pause "
+        "to go back.")
 START_NOTE = ("You are looking at iteration {shown} of {newest}. Start and Step go on from iteration {newest} "
               "(and the page returns there); Train on from here drops iterations {after}–{newest} and goes on "
               "from {shown}.")
@@ -62,6 +66,25 @@ def _chosen_value() -> float:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else -1
 
 
+def _loss_click(newest: int) -> None:
+    """A new click on the Watch tab's loss curve goes to its iteration (read before the scrubber is drawn). The
+    click comes from the browser: anything but a whole iteration from 0 to the newest is no click at all."""
+    state = st.session_state.get(BOARD)
+    click = state.get("click") if hasattr(state, "get") else None
+    if not isinstance(click, dict) or click.get("chart") != "loss":
+        return
+    fingerprint = repr(click)[:1000]
+    if fingerprint == st.session_state.get(SEEN):
+        return
+    st.session_state[SEEN] = fingerprint
+    x = click.get("x")
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x != int(x):
+        return
+    if 0 <= int(x) <= newest:
+        st.session_state[KEY] = int(x)
+        st.session_state[FOLLOW] = int(x) >= newest
+
+
 def _view(trainer: Trainer, newest: Snapshot, iteration: int) -> Snapshot:
     """Trainer.view(iteration), kept while the run has not changed (the fragment redraws it without
     recomputing). The key holds the run's points array itself: a reset or an edit makes new ones."""
@@ -82,6 +105,8 @@ def shown(trainer: Trainer) -> Snapshot:
     if running or st.session_state.get(NEWEST, newest.iteration) != newest.iteration:
         follow()  # training, or the run moved on (Step, Reset, Train on from here): back to the newest
     st.session_state[NEWEST] = newest.iteration
+    if not running:
+        _loss_click(newest.iteration)
     it = _chosen(newest.iteration)
     if st.session_state.get(FOLLOW, True) or KEY not in st.session_state:
         st.session_state[KEY] = it
