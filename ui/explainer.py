@@ -304,8 +304,8 @@ def gradient_check(snap: Snapshot) -> None:
     check_report(snap, check, when)
 
 
-def check_report(snap: Snapshot, check: GradCheck, when: str) -> None:
-    """A gradient check's verdict, its counts, what its resolution means, and every entry."""
+def check_report(snap: Snapshot, check: GradCheck, when: str, details: bool = True) -> None:
+    """A gradient check's verdict, its counts, what its resolution means (``details``), and every entry."""
     total = sum(a.size for a in check.analytic.values())
     st.markdown(f"{when}: largest relative error **{check.max_rel_error:.2e}** — {check.verdict}.")
     counts = [f"{check.count(CHECKED)} checked", f"{check.count(BELOW)} {STATUS_TEXT[BELOW]}",
@@ -315,15 +315,8 @@ def check_report(snap: Snapshot, check: GradCheck, when: str) -> None:
                       "of its entries, every parameter included)")
     st.markdown(f"Of {total} entries: {'; '.join(counts)}. The check's resolution here: "
                 f"{check.smallest_resolution:.1e} to {check.largest_resolution:.1e}.")
-    st.markdown("**What the resolution means.** A centered difference carries the loss's rounding error divided by "
-                "h, so it cannot tell a derivative smaller than its resolution from 0. Where the analytic and the "
-                "numerical value both lie within it of 0, the check cannot judge that entry and says so, instead of "
-                "calling a correct gradient wrong.")
-    if snap.config.loss == "svm" or snap.config.model == "two-layer":
-        st.markdown("**Why kinks matter.** The hinge max(0, m) and the ReLU max(0, x) have a corner at 0. Where a "
-                    "margin or a unit switches on or off between w − h and w + h, the centered difference averages "
-                    "the slopes on either side of the corner: it is not the derivative there (CS231n: kinks in the "
-                    "objective). Those entries are listed, not judged.")
+    if details:
+        check_details(snap)
     labels = entry_labels(check)
     rows = []
     for name in check.analytic:
@@ -339,6 +332,19 @@ def check_report(snap: Snapshot, check: GradCheck, when: str) -> None:
         st.dataframe(frame, hide_index=True, height=SCROLL_HEIGHT)
     st.markdown("CS231n's reading of the relative error: above 1e-2 the gradient is probably wrong; 1e-2 to 1e-4 "
                 "uncomfortable; 1e-4 to 1e-7 fine only for kinked losses; 1e-7 or less is good.")
+
+
+def check_details(snap: Snapshot) -> None:
+    """What a check's resolution means, and (for a kinked loss) why kinks are listed, not judged."""
+    st.markdown("**What the resolution means.** A centered difference carries the loss's rounding error divided by "
+                "h, so it cannot tell a derivative smaller than its resolution from 0. Where the analytic and the "
+                "numerical value both lie within it of 0, the check cannot judge that entry and says so, instead of "
+                "calling a correct gradient wrong.")
+    if snap.config.loss == "svm" or snap.config.model == "two-layer":
+        st.markdown("**Why kinks matter.** The hinge max(0, m) and the ReLU max(0, x) have a corner at 0. Where a "
+                    "margin or a unit switches on or off between w − h and w + h, the centered difference averages "
+                    "the slopes on either side of the corner: it is not the derivative there (CS231n: kinks in the "
+                    "objective). Those entries are listed, not judged.")
 
 
 # -- the notes' loop ----------------------------------------------------------------------------

@@ -98,7 +98,6 @@ def what_if(snap: Snapshot) -> None:
         return
     check = out["check"]
     who = "the correct code" if mistake == CORRECT else f"the mistaken code ({MISTAKES[mistake].title})"
-    check_report(snap, check, f"The gradient of {who} at iteration {snap.iteration}")
     wrong = check.wrong_entries()
     if wrong:
         names = ", ".join(f"{name}[{','.join(map(str, ix))}]" for name, ix in wrong[:12])
@@ -112,6 +111,7 @@ def what_if(snap: Snapshot) -> None:
         st.info("The gradient checks good at this iteration: its scores are small enough for exp(). The mistake "
                 "only shows once scores grow past ~709 (a large step size, or weights trained long on separable "
                 "data): then the loss and the gradient turn to NaN.")
+    check_report(snap, check, f"The gradient of {who} at iteration {snap.iteration}", details=False)
     draw(mistake_run_figure(out["correct"], out["wrong"], snap.iteration,
                             "correct code" if mistake == CORRECT else MISTAKES[mistake].title,
                             theme=browser_theme(CHART_KEY)), CHART_KEY)
