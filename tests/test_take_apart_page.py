@@ -106,3 +106,40 @@ def test_a_nudge_moves_the_loss_by_about_h_times_the_gradient(page):
     assert v["h · dW[0,1] (predicted)"] == pytest.approx(1e-4 * o["dW"][0, 1], rel=1e-8)
     assert v["loss change (w + h)"] == pytest.approx(v["h · dW[0,1] (predicted)"], rel=1e-2)
     assert v["(L(w + h) − L(w − h)) / 2h (numerical)"] == pytest.approx(v["dW[0,1] (analytic)"], rel=1e-6)
+
+
+def typed_values(spec) -> np.ndarray:
+    """A figure's typed array (base64 of f4 / i4) or plain list, as numpy."""
+    import base64
+
+    if isinstance(spec, dict):
+        return np.frombuffer(base64.b64decode(spec["bdata"]), dtype={"f4": "<f4", "i4": "<i4"}[spec["dtype"]])
+    return np.asarray(spec)
+
+
+def test_the_traced_entrys_points_are_coloured_by_their_terms_and_the_largest_ringed(page):
+    o = oracle(Config(), 10)
+    page.selectbox(key="trace_entry").set_value("W[0,2]").run()
+    fig = chart(page, "trace_points")
+    terms = o["X"][:, 0] * o["dscores"][:, 2]
+    points = next(t for t in fig["data"] if t["name"] == "term")
+    np.testing.assert_allclose(typed_values(points["marker"]["color"]), terms, rtol=1e-5, atol=1e-9)
+    ringed = next(t for t in fig["data"] if t["name"].startswith("the 8 largest"))
+    assert [int(i) for i in ringed["text"]] == list(np.argsort(-np.abs(terms), kind="stable")[:8])
+
+
+def test_the_picked_example_is_followed_over_the_run(page):
+    from softmax.run import Run
+
+    run = Run(Config())
+    run.step(10)
+    example = page.session_state["example"]
+    fig = chart(page, "explain_trajectory")
+    expected = run.trajectory(example)
+    by_name = {t["name"]: t for t in fig["data"]}
+    np.testing.assert_array_equal(typed_values(by_name["its loss"]["x"]), expected["iteration"])
+    np.testing.assert_allclose(typed_values(by_name["its loss"]["y"]), expected["loss"], rtol=1e-6)
+    np.testing.assert_allclose(typed_values(by_name["p of its true class"]["y"]), expected["p_y"], rtol=1e-6)
+    np.testing.assert_allclose(typed_values(by_name[f"dscores[{example}, 1]"]["y"]), expected["dscores"][:, 1],
+                               rtol=1e-5)
+    assert fig["layout"]["shapes"][0]["x0"] == 10  # the iteration shown

@@ -10,7 +10,7 @@ are validated numbers or fixed choices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,10 @@ from ui.plotly_live import browser_theme
 from ui.sandbox import what_if
 from ui.tracing import take_apart
 from viz.figures import decision_figure
+from viz.trajectory import trajectory_figure
 
 CHART_KEY = "explain_decision"
+TRAJECTORY_KEY = "explain_trajectory"
 SMALL_TABLE = 12  # rows: more than this go into a scrolling table
 WIDE_TABLE = 5  # classes: past this many the example's table takes the whole width
 SCROLL_HEIGHT = 320  # pixels of a scrolling table
@@ -404,7 +406,21 @@ def _pick(N: int, K: int) -> int:
     return int(st.session_state.example)
 
 
-def explainer(snap: Snapshot) -> None:
+def follow_example(snap: Snapshot, index: int, trajectory: Callable[[int], dict]) -> None:
+    """The picked example over the whole run (at the run's checkpoints and now), the iteration shown marked."""
+    try:
+        path = trajectory(index)
+    except IndexError:  # the run's points changed since the iteration shown: no such example now
+        return
+    if len(path.get("iteration", ())) < 2:
+        return
+    draw(trajectory_figure(path, index, snap.iteration, theme=browser_theme(TRAJECTORY_KEY)), TRAJECTORY_KEY)
+    st.caption(f"Example {index} at the run's checkpoints and its newest iteration, from the same weights the run "
+               "had there; the dotted line is the iteration shown.")
+
+
+def explainer(snap: Snapshot, trajectory: Callable[[int], dict] | None = None) -> None:
+    """The tab for ``snap``; ``trajectory(i)``: example i over the run (Trainer.trajectory), drawn when given."""
     N = snap.N
     e = example(snap, _pick(N, snap.K))
     net = snap.config.model == "two-layer"
@@ -425,6 +441,8 @@ def explainer(snap: Snapshot) -> None:
     if not wide:
         with left:
             example_table(e)
+    if trajectory is not None:
+        follow_example(snap, e.index, trajectory)
     why_dscores(snap, e)
     lays = layers(snap, e.index)
     if net:

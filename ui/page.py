@@ -339,7 +339,7 @@ def main() -> None:
         if running and refresh < config.refresh:
             st.caption(f"Many runs are training on this server: charts refresh {refresh:g} times a second.")
         if explain.open:
-            explainer(snap)
+            explainer(snap, seat.trainer.trajectory)
         else:
             charts(snap)
         if running and not snap.running:

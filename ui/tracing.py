@@ -13,11 +13,15 @@ import streamlit as st
 from softmax.provenance import Nudge, Terms, nudge, terms
 from softmax.snapshot import Snapshot
 from ui import inputs
+from ui.charts import draw
+from ui.plotly_live import browser_theme
+from viz.terms import terms_figure
 
 KEY = "trace_entry"  # the entry picker's widget key
 H_KEY = "nudge_h"  # the nudge size's widget key
 H_VALUES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 LARGEST = 8  # terms listed
+CHART_KEY = "trace_points"
 
 
 def entries(snap: Snapshot) -> list[str]:
@@ -88,6 +92,7 @@ def trace(snap: Snapshot, t: Terms) -> None:
                     f"{N} examples: their {t.output_name} is 0, so their terms are 0 (blocked by the gate).")
     n = min(LARGEST, N)
     rows = t.largest(n)
+    table_side, chart_side = st.columns([3, 2])
     frame = {"example i": [int(i) for i in rows], "class yᵢ": [int(snap.y[i]) for i in rows]}
     if t.inputs is not None:
         frame[f"{t.input_name}[i,{t.input_column}]"] = [_g(t.inputs[i]) for i in rows]
@@ -95,10 +100,13 @@ def trace(snap: Snapshot, t: Terms) -> None:
     frame["term"] = [_g(t.terms[i]) for i in rows]
     if t.blocked is not None:
         frame["ReLU"] = ["off: blocked" if t.blocked[i] else "on" for i in rows]
-    st.markdown(f"Its {n} largest terms (by size), which pull hardest:")
-    st.table(pd.DataFrame(frame).set_index("example i"))
-    if N > n:
-        st.markdown(f"The other {N - n} terms add up to {_g(t.rest(n))}.")
+    with table_side:
+        st.markdown(f"Its {n} largest terms (by size), which pull hardest (ringed in the chart):")
+        st.table(pd.DataFrame(frame).set_index("example i"))
+        if N > n:
+            st.markdown(f"The other {N - n} terms add up to {_g(t.rest(n))}.")
+    with chart_side:
+        draw(terms_figure(snap, t, n, theme=browser_theme(CHART_KEY)), CHART_KEY)
 
 
 def show_nudge(nd: Nudge) -> None:

@@ -1,0 +1,58 @@
+"""Where one gradient entry comes from, in the plane: each point coloured by its term of the sum, the largest ringed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softmax.provenance import Terms
+from softmax.snapshot import Snapshot
+
+from .plane import plane_bounds
+from .style import SMALL_FONT, Theme, axis, colorbar, diverging, layout, theme_of, title, typed
+
+MAX_POINTS = 3000  # points drawn (an even thinning beyond, the largest terms always kept)
+
+
+def terms_figure(snap: Snapshot, t: Terms, largest: int = 8, theme: str | Theme = "light") -> dict:
+    """The training points coloured by their term of d{name}[index] (blue pulls it down, red up; pale: ~0),
+    the ``largest`` terms ringed and numbered by example; examples a ReLU blocked are drawn hollow."""
+    th = theme_of(theme)
+    n = len(t.terms)
+    top = t.largest(min(largest, n))
+    idx = np.arange(n) if n <= MAX_POINTS else np.union1d(np.linspace(0, n - 1, MAX_POINTS).astype(int), top)
+    finite = t.terms[np.isfinite(t.terms)]
+    cmax = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
+    name = f"d{t.name}[{','.join(map(str, t.index))}]"
+    blocked = t.blocked if t.blocked is not None else np.zeros(n, bool)
+    x0, x1, y0, y1 = plane_bounds(snap.points)
+    traces = []
+    for hollow in (False, True):
+        sel = idx[blocked[idx] == hollow]
+        if not sel.size:
+            continue
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": typed(snap.points[sel, 0]), "y": typed(snap.points[sel, 1]),
+            "customdata": typed(sel[:, None], "i4"), "name": "blocked by the ReLU" if hollow else "term",
+            "marker": {"color": typed(t.terms[sel]), "coloraxis": "coloraxis", "size": 8,
+                       "symbol": "circle-open" if hollow else "circle",
+                       "line": {"width": 0.5, "color": "rgba(128,128,128,0.6)"}},
+            "hovertemplate": f"point %{{customdata[0]}}: term of {name} = %{{marker.color:.4g}}<extra></extra>",
+            "showlegend": hollow,
+        })
+    traces.append({
+        "type": "scatter", "mode": "markers+text", "name": f"the {len(top)} largest terms",
+        "x": [float(snap.points[i, 0]) for i in top], "y": [float(snap.points[i, 1]) for i in top],
+        "text": [str(int(i)) for i in top], "textposition": "top center", "hoverinfo": "skip",
+        "textfont": {"size": SMALL_FONT, "color": th.text},
+        "marker": {"symbol": "circle-open", "size": 18, "color": th.text, "line": {"width": 2}}, "showlegend": True,
+    })
+    out = layout(
+        th, title=title(f"The terms of {name}, point by point"), height=420,
+        coloraxis={"colorscale": diverging(th), "cmin": -cmax, "cmax": cmax, "colorbar": colorbar("term")},
+        xaxis=axis(th, "x₁", range=[x0, x1], zeroline=False),
+        yaxis=axis(th, "x₂", range=[y0, y1], scaleanchor="x", zeroline=False),
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0,
+                "font": {"size": SMALL_FONT + 1}},
+        margin={"l": 60, "r": 20, "t": 50, "b": 90},
+    )
+    return {"data": traces, "layout": out}
