@@ -15,7 +15,7 @@ MAX_POINTS = 3000  # points drawn (an even thinning beyond, the largest terms al
 
 def terms_figure(snap: Snapshot, t: Terms, largest: int = 8, theme: str | Theme = "light") -> dict:
     """The training points coloured by their term of d{name}[index] (blue pulls it down, red up; pale: ~0),
-    the ``largest`` terms ringed and numbered by example; examples a ReLU blocked are drawn hollow."""
+    the ``largest`` terms ringed (their example in the hover); examples a ReLU blocked are drawn hollow."""
     th = theme_of(theme)
     n = len(t.terms)
     top = t.largest(min(largest, n))
@@ -40,10 +40,9 @@ def terms_figure(snap: Snapshot, t: Terms, largest: int = 8, theme: str | Theme 
             "showlegend": hollow,
         })
     traces.append({
-        "type": "scatter", "mode": "markers+text", "name": f"the {len(top)} largest terms",
+        "type": "scatter", "mode": "markers", "name": f"the {len(top)} largest terms",
         "x": [float(snap.points[i, 0]) for i in top], "y": [float(snap.points[i, 1]) for i in top],
-        "text": [str(int(i)) for i in top], "textposition": "top center", "hoverinfo": "skip",
-        "textfont": {"size": SMALL_FONT, "color": th.text},
+        "text": [str(int(i)) for i in top], "hovertemplate": "example %{text}: one of the largest<extra></extra>",
         "marker": {"symbol": "circle-open", "size": 18, "color": th.text, "line": {"width": 2}}, "showlegend": True,
     })
     out = layout(
