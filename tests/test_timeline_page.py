@@ -174,3 +174,17 @@ def test_a_crafted_loss_click_is_no_click(x):
     at.run()
     assert not at.exception
     assert iteration(at) == 60
+
+
+def test_a_link_with_a_log_shares_the_same_log_from_its_first_drawing():
+    opened = app({"step_size": "1", "log": "50:step_size=0.5;70:reg=0.01"})
+    shared = next(c.value for c in opened.code if "log=" in c.value)
+    assert "log=50%3Astep_size%3D0.5%3B70%3Areg%3D0.01" in shared and "step_size=1&" in shared
+    assert iteration(opened) == 70 and opened.select_slider(key="cfg_reg").value == 0.01
+
+
+def test_a_bad_log_in_a_link_is_a_notice_and_the_run_stops_before_it():
+    opened = app({"log": "50:step_size=0.5;40:reg=0.1"})  # out of order: left out
+    assert not opened.exception
+    assert iteration(opened) == 50
+    assert any("Run history" in w.value for w in opened.warning)

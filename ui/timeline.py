@@ -162,10 +162,14 @@ def link_query(query: dict[str, str], config: Config, preset: str | None) -> dic
     ``preset``: the exercise chosen, kept as ``preset=NAME`` when the run started from its settings."""
     seat = st.session_state.get("seat")
     trainer = getattr(seat, "trainer", None)
-    log = pending_log(trainer, config)
-    if not log:
+    if trainer is None:  # a session's first run: the link it came from, not replayed yet
+        first, changes = st.session_state.get(LINK, (None, []))
+        log, started = tuple(changes), first
+    else:
+        log, started = pending_log(trainer, config), trainer.snapshot.start_config
+    if not log or started is None:
         return query
-    start = start_settings(config, trainer.snapshot.start_config)
+    start = start_settings(config, started)
     if log[0].iteration == 0 and not log[0].edits:  # set before the first step: the run's start settings
         start, log = start.with_changes(**log[0].settings), log[1:]
         if not log:  # then start == config: the query already says it
