@@ -33,8 +33,8 @@ LOG_KEY = "log"  # the link's query key for the run's log
 HELP = ("Show any earlier iteration of this run (or click a point of the loss curve): every chart, the status "
         "line and the whole Explain tab are recomputed exactly for it (from the seed, the run's checkpoints and the "
         "settings you changed on the way). Start and Step go on from the newest iteration; use Train on from here "
-        "to continue from the one shown instead. While training runs, the page shows the newest iteration: pause "
-        "to go back.")
+        "to continue from the one shown instead. While training runs, the page shows the newest iteration (and this "
+        "row is hidden): pause to go back.")
 START_NOTE = ("You are looking at iteration {shown} of {newest}. Start and Step go on from iteration {newest} "
               "(and the page returns there); Train on from here drops iterations {after}–{newest} and goes on "
               "from {shown}.")
@@ -112,10 +112,14 @@ def shown(trainer: Trainer) -> Snapshot:
         st.session_state[KEY] = it
     elif st.session_state.get(KEY) != it:
         st.session_state[KEY] = it  # a value the run no longer has (a reset, a crafted one): put it in range
+    if running:  # the newest iteration it is; the row comes back on Pause (while training, the first screen at
+        return newest  # 1280x720 keeps the buttons, the status line and the first row of charts whole)
     top = max(newest.iteration, 1)  # a slider needs room; at iteration 0 there is nowhere to go
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    left.slider("Go to iteration", min_value=0, max_value=top, step=1, key=KEY, help=HELP,
-                disabled=running or newest.iteration == 0, on_change=_moved, args=(newest.iteration,))
+    # one compact row: label, slider, button
+    name, bar, right = st.columns([1.4, 5, 1.5], vertical_alignment="center")
+    name.markdown("**Go to iteration**", help=HELP)
+    bar.slider("Go to iteration", min_value=0, max_value=top, step=1, key=KEY, help=HELP, label_visibility="collapsed",
+               disabled=newest.iteration == 0, on_change=_moved, args=(newest.iteration,))
     if it >= newest.iteration:
         st.session_state.pop(CACHE, None)
         right.button("Train on from here", disabled=True, width="stretch",
@@ -124,7 +128,7 @@ def shown(trainer: Trainer) -> Snapshot:
     right.button("Train on from here", on_click=_rewind, args=(trainer, it), width="stretch",
                  help=f"Continue the run from iteration {it}: iterations {it + 1} to {newest.iteration} are "
                       "dropped, and Start trains on from here.")
-    st.info(START_NOTE.format(shown=it, newest=newest.iteration, after=it + 1), icon=":material/history:")
+    st.caption(":material/history: " + START_NOTE.format(shown=it, newest=newest.iteration, after=it + 1))
     return _view(trainer, newest, it)
 
 
