@@ -16,6 +16,7 @@ from softmax.config import Config
 from softmax.run import Run
 from tests.test_app import app, button, charts, iteration, query
 from tests.test_explain_page import explain_app
+from ui import timeline
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 
@@ -32,8 +33,10 @@ def straight(n: int, change_at: int | None = None, **changes) -> Run:
 
 def shown(at):
     """The snapshot the page drew: the view the scrubber chose (the newest when it follows the run)."""
-    cached = at.session_state["_goto_view"] if "_goto_view" in at.session_state else None
-    return cached[1] if cached is not None else at.session_state["seat"].trainer.snapshot
+    trainer = at.session_state["seat"].trainer
+    if at.slider(key="goto").value == trainer.snapshot.iteration:
+        return trainer.snapshot
+    return timeline.cached_view(trainer)
 
 
 def assert_same_params(snap, run: Run, tol: float = 1e-12) -> None:

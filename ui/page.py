@@ -333,7 +333,7 @@ def main() -> None:
             REGISTRY.pace_address(seat.address)
         if seat.trainer is None:  # set aside while the page was away: redraw the page, which makes a new run
             st.rerun()
-        snap = timeline.shown(seat.trainer)  # the newest iteration, or the one "Go to iteration" chose
+        snap = timeline.shown(seat)  # the newest iteration, or the one "Go to iteration" chose
         inputs.check_example(st.session_state, snap.N, snap.K)
         status(snap)
         if running and refresh < config.refresh:

@@ -10,6 +10,8 @@ for good (``Trainer.rewind``: the later iterations are dropped).
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,11 +26,14 @@ from ui.charts import BOARD
 
 KEY = "goto"  # the scrubber's widget key
 FOLLOW = "_goto_follow"  # True: the page shows the newest iteration (and the scrubber follows it)
-CACHE = "_goto_view"  # (trainer, points, iteration, log) -> the view shown: a refresh does not recompute it
 NEWEST = "_goto_newest"  # the newest iteration when the page last looked
 SEEN = "_goto_seen_click"  # the last loss-curve click acted on
 LINK = "_link_log"  # a link's (start settings, changes), until the session's trainer is built
 LOG_KEY = "log"  # the link's query key for the run's log
+
+# trainer -> (its points, iteration, log, the view shown): a refresh does not recompute it
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
 
 HELP = ("Show any earlier iteration of this run (or click a point of the loss curve): every chart, the status "
         "line and the whole Explain tab are recomputed exactly for it (from the seed, the run's checkpoints and the "
@@ -87,19 +92,31 @@ def _loss_click(newest: int) -> None:
 
 def _view(trainer: Trainer, newest: Snapshot, iteration: int) -> Snapshot:
     """Trainer.view(iteration), kept while the run has not changed (the fragment redraws it without
-    recomputing). The key holds the run's points array itself: a reset or an edit makes new ones."""
-    key = (trainer, newest.X, iteration, newest.log)
-    cached = st.session_state.get(CACHE)
-    if cached is not None and len(cached[0]) == 4 and cached[0][0] is trainer and cached[0][1] is newest.X \
-            and cached[0][2] == iteration and cached[0][3] == newest.log:
-        return cached[1]
+    recomputing). The key holds the run's points array itself: a reset or an edit makes new ones.
+
+    Kept beside the trainer (weakly), not in session_state: a run set aside while its page is away must let
+    go of its arrays, views included (ui/sessions.py)."""
+    with _VIEWS_LOCK:
+        cached = _VIEWS.get(trainer)
+    if cached is not None and cached[0] is newest.X and cached[1] == iteration and cached[2] == newest.log:
+        return cached[3]
     snap = trainer.view(iteration)
-    st.session_state[CACHE] = (key, snap)
+    with _VIEWS_LOCK:
+        _VIEWS[trainer] = (newest.X, iteration, newest.log, snap)
     return snap
 
 
-def shown(trainer: Trainer) -> Snapshot:
-    """Draw the scrubber and return the snapshot the page shows: the newest, or the iteration chosen."""
+def cached_view(trainer: Trainer) -> Snapshot | None:
+    """The earlier iteration the page last showed for this trainer's run (None: none yet)."""
+    with _VIEWS_LOCK:
+        cached = _VIEWS.get(trainer)
+    return None if cached is None else cached[3]
+
+
+def shown(seat: Any) -> Snapshot:
+    """Draw the scrubber and return the snapshot the page shows: the newest, or the iteration chosen.
+    ``seat``: the session's seat (its ``trainer``; callbacks hold the seat, never the trainer)."""
+    trainer: Trainer = seat.trainer
     newest = trainer.snapshot
     running = trainer.running
     if running or st.session_state.get(NEWEST, newest.iteration) != newest.iteration:
@@ -121,19 +138,21 @@ def shown(trainer: Trainer) -> Snapshot:
     bar.slider("Go to iteration", min_value=0, max_value=top, step=1, key=KEY, help=HELP, label_visibility="collapsed",
                disabled=newest.iteration == 0, on_change=_moved, args=(newest.iteration,))
     if it >= newest.iteration:
-        st.session_state.pop(CACHE, None)
+        with _VIEWS_LOCK:
+            _VIEWS.pop(trainer, None)
         right.button("Train on from here", disabled=True, width="stretch",
                      help="Go to an earlier iteration first: then this continues the run from there.")
         return newest
-    right.button("Train on from here", on_click=_rewind, args=(trainer, it), width="stretch",
+    right.button("Train on from here", on_click=_rewind, args=(seat, it), width="stretch",
                  help=f"Continue the run from iteration {it}: iterations {it + 1} to {newest.iteration} are "
                       "dropped, and Start trains on from here.")
     st.caption(":material/history: " + START_NOTE.format(shown=it, newest=newest.iteration, after=it + 1))
     return _view(trainer, newest, it)
 
 
-def _rewind(trainer: Trainer, iteration: int) -> None:
-    trainer.rewind(iteration)
+def _rewind(seat: Any, iteration: int) -> None:
+    if seat.trainer is not None:
+        seat.trainer.rewind(iteration)
     follow()
 
 
