@@ -192,3 +192,11 @@ def test_a_bad_log_in_a_link_is_a_notice_and_the_run_stops_before_it():
     assert not opened.exception
     assert iteration(opened) == 50
     assert any("Run history" in w.value for w in opened.warning)
+
+
+def test_a_links_replay_gets_a_few_seconds_at_most(monkeypatch):
+    monkeypatch.setattr(timeline.replay_link, "__defaults__", (0.0,))  # no time at all: stops at once
+    opened = app({"iterations": "100000", "log": "90000:step_size=0.5"})
+    assert not opened.exception
+    assert iteration(opened) < 90000 and opened.session_state["seat"].trainer.config.step_size == 0.5
+    assert any("The settings still to come apply from here" in i.value for i in opened.info)

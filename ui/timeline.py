@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,8 @@ NEWEST = "_goto_newest"  # the newest iteration when the page last looked
 SEEN = "_goto_seen_click"  # the last loss-curve click acted on
 LINK = "_link_log"  # a link's (start settings, changes), until the session's trainer is built
 LOG_KEY = "log"  # the link's query key for the run's log
+REPLAY_SECONDS = 5.0  # most a link's replay may take of a page's first run
+REPLAY_CHUNK = 500  # iterations between looks at the clock
 
 # trainer -> (its points, iteration, log, the view shown): a refresh does not recompute it
 _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -225,16 +228,26 @@ def link_settings(query: Mapping[str, Any], start: Config) -> tuple[Config, list
     return config, notices
 
 
-def replay_link(trainer: Trainer, config: Config) -> None:
+def replay_link(trainer: Trainer, config: Config, seconds: float = REPLAY_SECONDS) -> None:
     """A session's first run, from a link with a log: the run replayed through its last change (each change
-    applied at its iteration, as in the run the link was copied from). ``config``: the controls' settings."""
+    applied at its iteration, as in the run the link was copied from). ``config``: the controls' settings.
+
+    The replay runs in the page's own script run, so it gets at most ``seconds`` (a crafted link could ask for
+    100 000 iterations on the largest dataset); where it stops, the settings still to come apply from there,
+    and the page says so."""
     start, changes = st.session_state.pop(LINK, (None, []))
     if start is None or not changes or start_settings(config, start) != start:
         return
     trainer.reset(start)
+    deadline = time.monotonic() + seconds
+    done, short = 0, False
     for change in changes:
-        trainer.step(change.iteration - trainer.snapshot.iteration)
-        if trainer.snapshot.iteration != change.iteration:  # diverged or capped before the change
+        while trainer.snapshot.iteration < change.iteration and time.monotonic() < deadline:
+            trainer.step(min(REPLAY_CHUNK, change.iteration - trainer.snapshot.iteration))
+            if trainer.finished:
+                break
+        if trainer.snapshot.iteration != change.iteration:  # out of time, diverged or capped before the change
+            short = True
             break
         if change.settings:
             trainer.update(trainer.config.with_changes(**change.settings))
@@ -242,9 +255,17 @@ def replay_link(trainer: Trainer, config: Config) -> None:
             for edit in change.edits:
                 trainer.edit(edit)
         except DataError:
+            short = True
             break
-    st.session_state.busy_info = (f"This link carries the run's {len(changes)} mid-run change(s): the run was "
-                                  f"replayed to iteration {trainer.snapshot.iteration}, where the last one was "
-                                  "made. Press Start to go on exactly as the run the link was copied from did.")
+        done += 1
+    at = trainer.snapshot.iteration
+    if short:
+        st.session_state.busy_info = (f"This link carries {len(changes)} mid-run change(s); the run was replayed to "
+                                      f"iteration {at} ({done} of them made where they were). The settings still to "
+                                      "come apply from here, so from now on this run differs from the link's.")
+    else:
+        st.session_state.busy_info = (f"This link carries the run's {len(changes)} mid-run change(s): the run was "
+                                      f"replayed to iteration {at}, where the last one was made. Press Start to go "
+                                      "on exactly as the run the link was copied from did.")
     if trainer.config != config:
         trainer.update(config)
