@@ -143,3 +143,45 @@ def test_the_picked_example_is_followed_over_the_run(page):
     np.testing.assert_allclose(typed_values(by_name[f"dscores[{example}, 1]"]["y"]), expected["dscores"][:, 1],
                                rtol=1e-5)
     assert fig["layout"]["shapes"][0]["x0"] == 10  # the iteration shown
+
+
+def test_a_click_on_a_gradient_cell_rings_the_examples_that_contribute_most():
+    from tests.test_app import app
+
+    at = app()
+    at.session_state["seat"].trainer.step(10)
+    at.run()
+    at.session_state["charts"] = {"click": {"chart": "gradient_table", "curve": 0, "index": [1, 2], "x": "class 2",
+                                            "y": "dW[1, k]", "customdata": None, "time": 1}}
+    at.run()
+    assert not at.exception
+    assert at.session_state["trace_entry"] == "W[1,2]"
+    o = oracle(Config(), 10)
+    terms = o["X"][:, 1] * o["dscores"][:, 2]
+    largest = set(np.argsort(-np.abs(terms), kind="stable")[:8])
+    from tests.test_app import charts
+
+    figs = charts(at)
+    for name, axis in (("decision", None), ("dscores", "x3")):
+        rings = [t for t in figs[name]["data"] if t.get("name", "").startswith("pulls dW[1,2]")]
+        assert {c[0] for t in rings for c in t["customdata"]} == largest, name
+        assert all(t.get("xaxis") == axis for t in rings)
+        for t in rings:  # red up, blue down: the sign of each ringed term
+            assert all((terms[c[0]] > 0) == t["name"].endswith("up") for c in t["customdata"])
+    assert any("largest terms of dW[1,2]" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Clear the rings").click().run()
+    assert not [t for t in charts(at)["decision"]["data"] if t.get("name", "").startswith("pulls")]
+    at.session_state["charts"] = {"click": {"chart": "gradient_table", "index": [2, 0], "time": 2}}  # the db row
+    at.run()
+    assert at.session_state["trace_entry"] == "b[0]"
+
+
+@pytest.mark.parametrize("index", [["a", 1], [5, 0], [1.5, 0], None, [True, 0], [0], [0, 3], [-1, 0]])
+def test_a_crafted_cell_click_is_no_click(index):
+    from tests.test_app import app, charts
+
+    at = app()
+    at.session_state["charts"] = {"click": {"chart": "gradient_table", "index": index, "time": 3}}
+    at.run()
+    assert not at.exception
+    assert not [t for t in charts(at)["decision"]["data"] if t.get("name", "").startswith("pulls")]

@@ -14,10 +14,10 @@ from softmax.provenance import Nudge, Terms, nudge, terms
 from softmax.snapshot import Snapshot
 from ui import inputs
 from ui.charts import draw
+from ui.highlight import KEY, label, parse
 from ui.plotly_live import browser_theme
 from viz.terms import terms_figure
 
-KEY = "trace_entry"  # the entry picker's widget key
 H_KEY = "nudge_h"  # the nudge size's widget key
 H_VALUES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 LARGEST = 8  # terms listed
@@ -28,15 +28,6 @@ def entries(snap: Snapshot) -> list[str]:
     """Every entry of every parameter, labelled ``name[i,j]``, weights first (their sums have two factors)."""
     names = sorted(snap.params, key=lambda n: snap.model.sources[n][0] is None)
     return [label(name, ix) for name in names for ix in np.ndindex(snap.params[name].shape)]
-
-
-def label(name: str, index: tuple[int, ...]) -> str:
-    return f"{name}[{','.join(map(str, index))}]"
-
-
-def parse(entry: str) -> tuple[str, tuple[int, ...]]:
-    name, _, rest = entry.partition("[")
-    return name, tuple(int(i) for i in rest.rstrip("]").split(","))
 
 
 def _g(v: float) -> str:

@@ -55,3 +55,30 @@ def terms_figure(snap: Snapshot, t: Terms, largest: int = 8, theme: str | Theme 
         margin={"l": 60, "r": 20, "t": 50, "b": 90},
     )
     return {"data": traces, "layout": out}
+
+
+def contributor_rings(snap: Snapshot, t: Terms, chart: str, largest: int = 8,
+                      theme: str | Theme = "light") -> list[dict]:
+    """Rings around the examples with the ``largest`` terms of one gradient entry, to lay over a Watch-tab chart:
+    the decision regions ("decision"), or the dscores panel of the entry's output column ("dscores", whose
+    panel k has axes x{k+1}, y{k+1}). Red rings pull the entry up, blue ones down (the sign of the term)."""
+    th = theme_of(theme)
+    top = t.largest(min(largest, len(t.terms)))
+    axes = {}
+    if chart == "dscores" and t.output_name == "dscores":
+        s = "" if t.output_column == 0 else str(t.output_column + 1)
+        axes = {"xaxis": f"x{s}", "yaxis": f"y{s}"}
+    name = f"d{t.name}[{','.join(map(str, t.index))}]"
+    rings = []
+    for sign, color in ((1, th.div_positive), (-1, th.div_negative)):
+        sel = [int(i) for i in top if np.sign(t.terms[i]) == sign]
+        if not sel:
+            continue
+        rings.append({
+            "type": "scatter", "mode": "markers", "name": f"pulls {name} {'up' if sign > 0 else 'down'}",
+            "x": [float(snap.points[i, 0]) for i in sel], "y": [float(snap.points[i, 1]) for i in sel],
+            "customdata": [[i] for i in sel], "showlegend": chart == "decision", **axes,
+            "hovertemplate": f"point %{{customdata[0]}}: one of the largest terms of {name}<extra></extra>",
+            "marker": {"symbol": "circle-open", "size": 20, "color": color, "line": {"width": 3, "color": color}},
+        })
+    return rings
