@@ -103,3 +103,28 @@ def test_a_mistake_turns_the_check_wrong_and_off_good(server):
         wait_for(lambda: page.get_by_text(re.compile(r"The gradient of the correct code at iteration 0: largest "
                                                      r"relative error \S+ — good")).count() > 0, timeout=30)
         assert page.get_by_text("The check finds the gradient wrong").count() == 0
+
+
+def test_a_click_on_a_gradient_cell_rings_its_largest_terms(server):
+    with chromium_page(1400, 1400) as page:
+        trained_to_60(page, server)
+        table = 'div.plotly-live[data-key="gradient_table"]'
+        wait_for(lambda: page.evaluate(f"""() => {{ const d = document.querySelector('{table}');
+            return d && d._fullLayout && d.layout.title.text.includes('iteration 60'); }}"""))
+        page.locator(table).scroll_into_view_if_needed()
+        point = page.evaluate(f"""() => {{
+            const d = document.querySelector('{table}');
+            const box = d.getBoundingClientRect(), xa = d._fullLayout.xaxis, ya = d._fullLayout.yaxis;
+            return [box.left + xa._offset + xa.l2p(2), box.top + ya._offset + ya.l2p(1)];  // dW[1,2]
+        }}""")
+        page.mouse.move(*point)
+        page.mouse.click(*point)
+        wait_for(lambda: page.get_by_text("largest terms of dW[1,2]").count() > 0, timeout=20)
+        rings = wait_for(lambda: page.evaluate("""() => {
+            const d = document.querySelector('div.plotly-live[data-key="decision"]');
+            const r = d && d.data.filter(t => (t.name || '').startsWith('pulls dW[1,2]'));
+            return r && r.length ? r.reduce((n, t) => n + t.x.length, 0) : 0;
+        }"""), timeout=20)
+        assert rings == 8
+        page.locator('div.plotly-live[data-key="decision"]').scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "timeline-cell-rings.png"))
