@@ -169,6 +169,8 @@ def test_a_click_on_a_gradient_cell_rings_the_examples_that_contribute_most():
         for t in rings:  # red up, blue down: the sign of each ringed term
             assert all((terms[c[0]] > 0) == t["name"].endswith("up") for c in t["customdata"])
     assert any("largest terms of dW[1,2]" in c.value for c in at.caption)
+    at.run()  # a later run (a refresh) keeps them
+    assert [t for t in charts(at)["decision"]["data"] if t.get("name", "").startswith("pulls dW[1,2]")]
     next(b for b in at.button if b.label == "Clear the rings").click().run()
     assert not [t for t in charts(at)["decision"]["data"] if t.get("name", "").startswith("pulls")]
     at.session_state["charts"] = {"click": {"chart": "gradient_table", "index": [2, 0], "time": 2}}  # the db row

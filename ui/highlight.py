@@ -12,6 +12,7 @@ from viz.gradients import layers
 
 KEY = "trace_entry"  # the entry picked (shared with the Explain tab's picker)
 ON = "_watch_traced"  # True once a cell was clicked: the Watch tab rings its contributors
+ENTRY = "_watch_entry"  # the entry clicked (a plain key: the picker's widget state goes when its tab is closed)
 SEEN = "_watch_seen_cell"  # the last cell click acted on
 TABLE = "gradient_table"
 
@@ -52,13 +53,13 @@ def cell_click(snap: Snapshot, board: str) -> None:
     R, C = snap.params[wn].shape
     if r is None or c is None or not (0 <= c < C and 0 <= r < R + (1 if bn else 0)):
         return
-    st.session_state[KEY] = label(wn, (r, c)) if r < R else label(bn, (c,))
+    st.session_state[KEY] = st.session_state[ENTRY] = label(wn, (r, c)) if r < R else label(bn, (c,))
     st.session_state[ON] = True
 
 
 def traced(snap: Snapshot) -> Terms | None:
     """The entry whose contributors the Watch tab rings, taken apart (None: no cell clicked, or cleared)."""
-    entry = st.session_state.get(KEY)
+    entry = st.session_state.get(ENTRY)
     if not st.session_state.get(ON) or not isinstance(entry, str):
         return None
     try:
