@@ -128,6 +128,19 @@ class GradCheck:
             return "nothing checked: every centered difference straddles a kink here; take a step and check again"
         return verdict(self.max_rel_error)
 
+    def wrong_entries(self, above: float = GOOD) -> list[tuple[str, tuple[int, ...]]]:
+        """The judged entries whose relative error is above ``above`` (or not finite), by parameter name and
+        index, worst first: what a wrong gradient gets wrong."""
+        found = []
+        for name, err in self.rel_error.items():
+            judged = self.status[name] == CHECKED
+            bad = judged & ~(err <= above)  # NaN counts as wrong
+            for ix in zip(*np.nonzero(bad), strict=True):
+                e = float(err[ix])
+                found.append((math.inf if e != e else e, name, tuple(int(i) for i in ix)))
+        found.sort(key=lambda t: -t[0])
+        return [(name, ix) for _, name, ix in found]
+
     @property
     def smallest_resolution(self) -> float:
         values = [r[np.isfinite(r)] for r in self.resolution.values()]

@@ -48,6 +48,10 @@ class Terms:
     def largest(self, n: int = 5) -> np.ndarray:
         return self.order[:n]
 
+    def rest(self, n: int = 5) -> float:
+        """The sum of the terms that are not among the ``n`` largest (what a table of those leaves out)."""
+        return float(self.terms[self.order[n:]].sum())
+
 
 def terms(snap: Snapshot, name: str, index: tuple[int, ...]) -> Terms:
     """The N terms whose sum is ``snap.grads_data[name][index]``, from the snapshot's own arrays."""

@@ -308,6 +308,9 @@ def test_a_preset_stays_in_the_link_while_its_settings_are_unchanged():
     again = app(query(at))
     assert PRESETS["heavy-reg"].sentence in " ".join(i.value for i in again.info)
     at.select_slider(key="cfg_step_size").set_value(0.5).run()
+    # changed mid-run: the exercise's run with the change in its log (issue #15), the question kept
+    assert query(at) == {"preset": "heavy-reg", "log": "1:step_size=0.5"}
+    button(at, "Reset").click().run()  # a new run with other settings: no longer the exercise's
     assert "preset" not in query(at) and query(at)["reg"] == "1" and query(at)["step_size"] == "0.5"
 
 

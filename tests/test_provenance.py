@@ -102,3 +102,19 @@ def test_a_short_correct_run_is_the_real_run(linear):
 def test_every_mistake_has_a_title_and_a_reason():
     for m in MISTAKES.values():
         assert m.title and len(m.why) > 40
+
+
+def test_the_rest_of_the_terms_is_what_the_largest_leave_out(linear):
+    t = terms(linear, "W", (0, 1))
+    assert t.rest(5) == pytest.approx(t.terms.sum() - t.terms[t.largest(5)].sum(), abs=1e-15)
+    assert t.rest(len(t.terms)) == 0.0
+
+
+def test_a_wrong_gradient_names_its_wrong_entries_worst_first(linear):
+    grads = {name: np.array(g) for name, g in linear.grads.items()}
+    grads["W"][1, 0] += 0.5  # one entry far off
+    grads["b"][2] *= 1.01  # one a little off
+    check = check_gradient(linear.model, dict(linear.params), linear.X, linear.y, linear.reg, grads)
+    assert check.wrong_entries() == [("W", (1, 0)), ("b", (2,))]
+    assert check.wrong_entries(above=0.1) == [("W", (1, 0))]
+    assert check_snapshot(linear).wrong_entries() == []

@@ -12,9 +12,11 @@ import math
 import streamlit as st
 
 from softmax.snapshot import Snapshot
+from ui import highlight
 from ui.plotly_live import Panel, browser_theme, plotly_board, plotly_live
 from viz.figures import all_figures
 from viz.gradients import numbers_span
+from viz.terms import contributor_rings
 
 BOARD = "charts"  # the Watch tab's board: its component key
 
@@ -117,7 +119,21 @@ def charts(snap: Snapshot) -> None:
     picked = pick(snap, BOARD)
     theme = browser_theme(BOARD)
     figs = all_figures(snap, picked=picked, theme=theme)
+    highlight.cell_click(snap, BOARD)  # a click on a cell of the gradient table: ring where that entry comes from
+    t = highlight.traced(snap)
+    for name in ("decision", "dscores"):
+        if t is not None and name in figs:
+            figs[name]["data"] += contributor_rings(snap, t, name, theme=theme)
     spans = layout(list(figs), snap.K)
     plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
                         fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
                  key=BOARD)
+    if t is not None:
+        entry = highlight.label(t.name, t.index)
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.caption(f"Ringed: the examples with the largest terms of d{entry} (red pull it up, blue down). "
+                     "Click another cell of the gradient table to trace it; Explain the gradient → Take one "
+                     "number apart lists the terms.")
+        right.button("Clear the rings", on_click=highlight.clear, help="Stop ringing where this entry comes from.")
+    elif "gradient_table" in figs:
+        st.caption("Click a cell of the gradient table to ring the examples that contribute most to it.")

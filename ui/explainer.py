@@ -10,7 +10,7 @@ are validated numbers or fixed choices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,14 @@ from softmax.snapshot import Snapshot
 from ui.charts import clicked_point, draw
 from ui.owndata import current
 from ui.plotly_live import browser_theme
+from ui.sandbox import what_if
+from ui.tracing import take_apart
 from viz.figures import decision_figure
 from viz.gradients import input_names, row_names
+from viz.trajectory import trajectory_figure
 
 CHART_KEY = "explain_decision"
+TRAJECTORY_KEY = "explain_trajectory"
 SMALL_TABLE = 12  # rows: more than this go into a scrolling table
 WIDE_TABLE = 5  # classes: past this many the example's table takes the whole width
 SCROLL_HEIGHT = 320  # pixels of a scrolling table
@@ -305,9 +309,14 @@ def gradient_check(snap: Snapshot) -> None:
     if key not in st.session_state:
         return
     at, check = st.session_state[key]
-    total = sum(a.size for a in check.analytic.values())
     when = f"At iteration {at}" + ("" if at == snap.iteration else f" (the run is now at {snap.iteration}: "
                                                                    "run it again to check the current gradient)")
+    check_report(snap, check, when)
+
+
+def check_report(snap: Snapshot, check: GradCheck, when: str, details: bool = True) -> None:
+    """A gradient check's verdict, its counts, what its resolution means (``details``), and every entry."""
+    total = sum(a.size for a in check.analytic.values())
     st.markdown(f"{when}: largest relative error **{check.max_rel_error:.2e}** — {check.verdict}.")
     counts = [f"{check.count(CHECKED)} checked", f"{check.count(BELOW)} {STATUS_TEXT[BELOW]}",
               f"{check.count(KINK)} at a kink"]
@@ -316,15 +325,8 @@ def gradient_check(snap: Snapshot) -> None:
                       "of its entries, every parameter included)")
     st.markdown(f"Of {total} entries: {'; '.join(counts)}. The check's resolution here: "
                 f"{check.smallest_resolution:.1e} to {check.largest_resolution:.1e}.")
-    st.markdown("**What the resolution means.** A centered difference carries the loss's rounding error divided by "
-                "h, so it cannot tell a derivative smaller than its resolution from 0. Where the analytic and the "
-                "numerical value both lie within it of 0, the check cannot judge that entry and says so, instead of "
-                "calling a correct gradient wrong.")
-    if snap.config.loss == "svm" or snap.config.model == "two-layer":
-        st.markdown("**Why kinks matter.** The hinge max(0, m) and the ReLU max(0, x) have a corner at 0. Where a "
-                    "margin or a unit switches on or off between w − h and w + h, the centered difference averages "
-                    "the slopes on either side of the corner: it is not the derivative there (CS231n: kinks in the "
-                    "objective). Those entries are listed, not judged.")
+    if details:
+        check_details(snap)
     labels = entry_labels(check, snap)
     rows = []
     for name in check.analytic:
@@ -340,6 +342,19 @@ def gradient_check(snap: Snapshot) -> None:
         st.dataframe(frame, hide_index=True, height=SCROLL_HEIGHT)
     st.markdown("CS231n's reading of the relative error: above 1e-2 the gradient is probably wrong; 1e-2 to 1e-4 "
                 "uncomfortable; 1e-4 to 1e-7 fine only for kinked losses; 1e-7 or less is good.")
+
+
+def check_details(snap: Snapshot) -> None:
+    """What a check's resolution means, and (for a kinked loss) why kinks are listed, not judged."""
+    st.markdown("**What the resolution means.** A centered difference carries the loss's rounding error divided by "
+                "h, so it cannot tell a derivative smaller than its resolution from 0. Where the analytic and the "
+                "numerical value both lie within it of 0, the check cannot judge that entry and says so, instead of "
+                "calling a correct gradient wrong.")
+    if snap.config.loss == "svm" or snap.config.model == "two-layer":
+        st.markdown("**Why kinks matter.** The hinge max(0, m) and the ReLU max(0, x) have a corner at 0. Where a "
+                    "margin or a unit switches on or off between w − h and w + h, the centered difference averages "
+                    "the slopes on either side of the corner: it is not the derivative there (CS231n: kinks in the "
+                    "objective). Those entries are listed, not judged.")
 
 
 # -- the notes' loop ----------------------------------------------------------------------------
@@ -403,7 +418,21 @@ EMPTY = ("Add points: this tab follows one training example through the gradient
          "In the Watch tab, click on the decision regions to place points, or load a CSV (Your own points).")
 
 
-def explainer(snap: Snapshot) -> None:
+def follow_example(snap: Snapshot, index: int, trajectory: Callable[[int], dict]) -> None:
+    """The picked example over the whole run (at the run's checkpoints and now), the iteration shown marked."""
+    try:
+        path = trajectory(index)
+    except IndexError:  # the run's points changed since the iteration shown: no such example now
+        return
+    if len(path.get("iteration", ())) < 2:
+        return
+    draw(trajectory_figure(path, index, snap.iteration, theme=browser_theme(TRAJECTORY_KEY)), TRAJECTORY_KEY)
+    st.caption(f"Example {index} at the run's checkpoints and its newest iteration, from the same weights the run "
+               "had there; the dotted line is the iteration shown.")
+
+
+def explainer(snap: Snapshot, trajectory: Callable[[int], dict] | None = None) -> None:
+    """The tab for ``snap``; ``trajectory(i)``: example i over the run (Trainer.trajectory), drawn when given."""
     N = snap.N
     if N == 0:  # an empty plane of a user's own: no example to follow, no numbers that mean anything
         st.info(EMPTY, icon=":material/add_location_alt:")
@@ -427,6 +456,8 @@ def explainer(snap: Snapshot) -> None:
     if not wide:
         with left:
             example_table(e)
+    if trajectory is not None:
+        follow_example(snap, e.index, trajectory)
     why_dscores(snap, e)
     lays = layers(snap, e.index)
     if net:
@@ -441,7 +472,9 @@ def explainer(snap: Snapshot) -> None:
         why_transpose(snap, e, lays[0], net)
         why_sum(snap, e, lays[0], net)
     why_reg(snap, lays)
+    take_apart(snap)
     gradient_check(snap)
+    what_if(snap)
     notes_loop(snap, e)
     own = snap.config.dataset == OWN
     script = export_script(snap.config, points=current(snap) if own else None, transform=snap.transform)

@@ -20,7 +20,7 @@ from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
-from ui import inputs, owndata, server, sessions
+from ui import inputs, owndata, server, sessions, timeline
 from ui.charts import charts
 from ui.explainer import explainer
 from ui.text import plain
@@ -74,6 +74,7 @@ def session_seat(config: Config) -> sessions.Seat:
     seat = st.session_state.get("seat")
     if not isinstance(seat, sessions.Seat):
         seat = st.session_state.seat = sessions.new_seat(config, LIMITS, owndata.run_data(config))
+        timeline.replay_link(seat.trainer, config)  # a link's mid-run changes
     seat.address = sessions.client_address()  # (a reconnect may come from another network)
     _lease(seat)
     if seat.trainer is None:
@@ -96,13 +97,15 @@ def url_settings() -> None:
     if "config" in st.session_state:
         return
     setup = page_setup(st.query_params.to_dict())
-    st.session_state.config = setup.config
-    notices = [*setup.notices, *owndata.from_link(st.query_params.to_dict(), setup.config)]
+    query = st.query_params.to_dict()
+    config, log_notices = timeline.link_settings(query, setup.config)  # the run's log
+    st.session_state.config = config
+    notices = [*setup.notices, *owndata.from_link(query, setup.config), *log_notices]
     st.session_state.notices = [f"Link setting replaced: {n}" for n in notices]
     st.session_state.exercise = setup.sentence
     st.session_state.hidden = setup.hidden
     st.session_state.preset = next((k for k, p in PRESETS.items() if p.sentence == setup.sentence), OWN)
-    _load(setup.config)
+    _load(config)
 
 
 def _control(name: str) -> None:
@@ -158,7 +161,15 @@ def url_query(config: Config) -> dict[str, str]:
     query.update(owndata.link_query(config))  # a small dataset of the user's own travels in the link
     if st.session_state.hidden:
         query["hide"] = ",".join(st.session_state.hidden)
-    return query
+    if "points" in query:
+        # Your own points travel as they are now (points=). Edits made mid-run would have to be replayed on
+        # the points the run started from, which the session no longer holds: such a link starts a run on
+        # today's points instead (the share box says so); setting changes alone still travel in the log.
+        seat = st.session_state.get("seat")
+        log = timeline.pending_log(getattr(seat, "trainer", None), config)
+        if any(change.edits for change in log):
+            return query
+    return timeline.link_query(query, config, preset)
 
 
 def sync_url(config: Config) -> None:
@@ -178,10 +189,15 @@ def share_link(config: Config) -> None:
     link = f"{st.context.url or ''}?{urlencode(query)}"
     with st.expander("Copy link to this setup"):
         st.code(link, language=None, wrap_lines=True)
-        st.caption("Anyone who opens it gets the same data, initial weights and settings. Teachers: add "
+        st.caption("Anyone who opens it gets the same data, initial weights and settings, and the settings you "
+                   "changed mid-run at the same iterations. Teachers: add "
                    "&hide=dataset,classes (any setting names) to hide controls, or use ?preset=NAME.")
         if note := owndata.link_note(config):
             st.warning(note)
+        elif "points" in query and timeline.LOG_KEY not in query and st.session_state.get("seat") is not None \
+                and any(c.edits for c in timeline.pending_log(st.session_state.seat.trainer, config)):
+            st.caption("It carries your points as they are now: it starts a run on them at iteration 0 (the "
+                       "iterations at which you placed them stay here).")
 
 
 def _note(prefix: str, notices: list[str]) -> None:
@@ -356,15 +372,15 @@ def main() -> None:
             REGISTRY.pace_address(seat.address)
         if seat.trainer is None:  # set aside while the page was away: redraw the page, which makes a new run
             st.rerun()
-        snap = seat.trainer.snapshot
-        if not explain.open and owndata.take_click(seat.trainer, snap):
+        if not explain.open and owndata.take_click(seat.trainer, seat.trainer.snapshot):
             st.rerun()  # the points changed: redraw the page (their count, the link) as well as the charts
+        snap = timeline.shown(seat)  # the newest iteration, or the one "Go to iteration" chose
         inputs.check_example(st.session_state, snap.N, snap.K)
         status(snap)
         if running and refresh < config.refresh:
             st.caption(f"Many runs are training on this server: charts refresh {refresh:g} times a second.")
         if explain.open:
-            explainer(snap)
+            explainer(snap, seat.trainer.trajectory)
         else:
             charts(snap)
         if running and not snap.running:

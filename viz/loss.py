@@ -9,6 +9,7 @@ from softmax.snapshot import Snapshot
 from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, typed, whole_dtick
 
 MAX_HISTORY = 300  # iterations drawn: about one per pixel column
+MAX_CHANGES = 100  # changes marked (the latest): a link carries at most 500
 LOSS_COLOR, DATA_COLOR, REG_COLOR, ACCURACY_COLOR = "#0072B2", "#56B4E9", "#CC79A7", "#E69F00"
 
 
@@ -41,6 +42,7 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
          "yaxis": "y2", "showlegend": False, "hoverinfo": "skip",
          "marker": {"size": 11, "color": ACCURACY_COLOR, "line": {"width": 2, "color": th.background}}},
     ]
+    traces += changes_trace(snap, th)
     finite = losses[np.isfinite(losses) & (losses > 0)]
     lo = float(finite.min()) if finite.size else 1.0
     hi = float(finite.max()) if finite.size else 1.0
@@ -73,7 +75,37 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
     )
     if snap.iteration == 0:  # one point: give the axis a width, or plotly centres it on nothing
         out["xaxis"]["range"] = [0, 10]
+    out["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": c.iteration, "x1": c.iteration, "y0": 0,
+                      "y1": 1, "line": {"width": 1, "dash": "dot", "color": th.muted}, "layer": "below"}
+                     for c in _changes(snap)]
     return {"data": traces, "layout": out}
+
+
+def _changes(snap: Snapshot) -> list:
+    """The run's logged changes up to the iteration shown (a view of an earlier one knows the later ones too)."""
+    return [c for c in snap.log if c.iteration <= snap.iteration][-MAX_CHANGES:]
+
+
+def change_text(change) -> str:
+    """``step size → 0.5 · reg → 0`` and the edits of the points, for a change's hover."""
+    from softmax.config import format_value, setting_info
+
+    parts = [f"{setting_info(k)['label'].lower()} → {format_value(v)}" for k, v in change.settings.items()]
+    if change.edits:
+        parts.append(f"{len(change.edits)} edit(s) of the points")
+    return f"iteration {change.iteration}: " + " · ".join(parts)
+
+
+def changes_trace(snap: Snapshot, th: Theme) -> list[dict]:
+    """A marker at the top of the chart (on the accuracy axis, at 100 %) at each logged change of a setting,
+    its hover saying what changed; a dotted line down the chart marks it too (the layout's shapes)."""
+    changes = _changes(snap)
+    if not changes:
+        return []
+    return [{"type": "scatter", "mode": "markers", "name": "setting changed", "x": [c.iteration for c in changes],
+             "y": [1.0] * len(changes), "yaxis": "y2", "text": [change_text(c) for c in changes],
+             "hovertemplate": "%{text}<extra></extra>", "cliponaxis": False,
+             "marker": {"symbol": "triangle-down", "size": 12, "color": th.muted}}]
 
 
 def _finite(v: float) -> float | None:

@@ -1,0 +1,74 @@
+"""Going back in time at 100 000 iterations: how long "Go to iteration" takes, and what its checkpoints cost.
+
+    python bench/scrub.py
+
+For the linear model and the 2-layer net (H = 100), K = 3 and K = 10: a run trained to 100 000
+iterations, then ``Trainer.view`` at 41 iterations spread over the run (seeded), timed from the call to
+the snapshot, and the figures the page draws for it (``viz.figures.all_figures``). Prints the
+median and the worst view time, view + figures, and the checkpoints' memory (theta and optimizer
+state). The issue's budget: 300 ms from release to redrawn charts. The baseline in the same process:
+replaying the run from iteration 0 to the same iteration (what a page without checkpoints would do).
+BLAS runs on one thread, as in the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads
+
+import numpy as np  # noqa: E402
+
+from softmax.config import Config  # noqa: E402
+from softmax.run import replay  # noqa: E402
+from softmax.runner import Trainer  # noqa: E402
+from viz.figures import all_figures  # noqa: E402
+
+ITERATIONS = 100_000
+
+
+def checkpoint_bytes(trainer: Trainer) -> int:
+    run = trainer._run  # noqa: SLF001 -- a bench looks inside
+    total = 0
+    for c in run.checkpoints:
+        total += c.theta.nbytes + sum(v.nbytes for v in c.optimizer.values() if isinstance(v, np.ndarray))
+    return total
+
+
+def main() -> None:
+    for model, K, iterations in (("linear", 3, ITERATIONS), ("linear", 10, ITERATIONS),
+                                 ("two-layer", 3, 20_000), ("two-layer", 10, 20_000)):
+        config = Config(model=model, classes=K, dataset="spiral" if K == 3 else "blobs", iterations=iterations)
+        trainer = Trainer(config)
+        t0 = time.perf_counter()
+        trainer.run_to_end()
+        train_s = time.perf_counter() - t0
+        targets = np.random.RandomState(0).randint(0, iterations, size=41)
+        views, frames = [], []
+        for it in targets:
+            t0 = time.perf_counter()
+            snap = trainer.view(int(it))
+            t1 = time.perf_counter()
+            json.dumps(all_figures(snap, None))
+            t2 = time.perf_counter()
+            views.append(t1 - t0)
+            frames.append(t2 - t0)
+        t0 = time.perf_counter()
+        replay(config, [], int(targets[0]))
+        baseline = time.perf_counter() - t0
+        run = trainer._run  # noqa: SLF001
+        print(f"{model} K={K}, {iterations} iterations (trained in {train_s:.1f} s; N={len(run.y)}): "
+              f"view median {statistics.median(views) * 1e3:.1f} ms, worst {max(views) * 1e3:.1f} ms; "
+              f"view + figures median {statistics.median(frames) * 1e3:.1f} ms, worst {max(frames) * 1e3:.1f} ms; "
+              f"{len(run.checkpoints)} checkpoints every {run._spacing} iterations, "  # noqa: SLF001
+              f"{checkpoint_bytes(trainer) / 1e6:.2f} MB; replay from 0 to {targets[0]}: {baseline * 1e3:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
