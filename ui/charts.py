@@ -97,12 +97,29 @@ def draw(fig: dict, key: str, n: int | None = None) -> int | None:
     return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key, n)
 
 
-def charts(snap: Snapshot) -> None:
-    """The Watch tab's board: every chart of the snapshot's model, the picked example ringed."""
-    picked = pick(snap, BOARD)
-    theme = browser_theme(BOARD)
+def panels(snap: Snapshot, picked: int | None, theme: str) -> list[Panel]:
+    """The Watch tab's charts of a snapshot as the board's panels (the page's and the stream's frames)."""
     figs = all_figures(snap, picked=picked, theme=theme)
     spans = layout(list(figs), snap.K)
-    plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
-                        fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
-                 key=BOARD)
+    return [Panel(name, fig, spans[name][0], weight=spans[name][1], fit=FIT_MIN if name in FIRST_SCREEN else None)
+            for name, fig in figs.items()]
+
+
+def view(snap: Snapshot) -> tuple[int | None, str]:
+    """(picked example, theme) the board shows: what a stream's frames are built for."""
+    return pick(snap, BOARD), browser_theme(BOARD)
+
+
+def charts(snap: Snapshot, stream: dict | None = None) -> tuple[int | None, str]:
+    """The Watch tab's board: every chart of the snapshot's model, the picked example ringed;
+    ``stream``: the live stream the board follows while the run trains (see ``plotly_board``).
+    Returns (the picked example, the theme) the figures were built for."""
+    picked, theme = view(snap)
+    plotly_board(panels(snap, picked, theme), key=BOARD, stream=stream)
+    return picked, theme
+
+
+def stream_state() -> object:
+    """What the board last reported of its stream: the token whose first frame it drew, or None."""
+    state = st.session_state.get(BOARD)
+    return state.get("stream") if hasattr(state, "get") else None
