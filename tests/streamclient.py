@@ -85,6 +85,11 @@ class StreamTab(Tab):
         """The page shows its status line in the board: it follows the stream, with no timer."""
         return bool(self.stream and self.stream.get("status"))
 
+    @property
+    def refreshes(self) -> list[tuple[float, int | None]]:
+        """Chart refreshes: the page's own (fragment runs with new chart data), then the stream's frames."""
+        return sorted([*self.stats.refreshes, *((t, i) for t, i, _ in self.frames)])
+
     async def report(self, state: dict) -> None:
         """Send the board's state (what ``setStateValue`` sends), as a fragment-less rerun."""
         if self.board_id is None:
@@ -114,8 +119,10 @@ class StreamTab(Tab):
         try:
             async for raw in ws:
                 frame = json.loads(raw)
+                self.stats.bytes_received += len(raw)
                 if frame.get("type") == "frame":
-                    self.frames.append((time.monotonic(), frame["status"]["iteration"], len(raw)))
+                    self.iteration = frame["status"]["iteration"]
+                    self.frames.append((time.monotonic(), self.iteration, len(raw)))
                     if not first.done():
                         first.set_result(None)
                         self._spawn(self.report({"stream": token}))
