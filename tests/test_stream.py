@@ -213,3 +213,28 @@ def test_many_abrupt_disconnects_leave_no_thread_or_busy_loop(server, loop):
         await tab.close()
 
     loop.run_until_complete(check())
+
+
+def test_a_network_blip_resumes_the_run_and_its_stream_with_a_new_token(server, loop):
+    base, _ = server
+
+    async def check():
+        tab = await started(base)
+        await tab.follow_stream()
+        await tab.wait_until(lambda t: t.streaming, 30, "the board to take the status line")
+        old = tab.stream["token"]
+        tab.abort()  # the Wi-Fi drops: no close frame; the release hook revokes the token
+        await tab.stop_stream()
+        assert await refused(base, {**tab.stream, "token": old}) == 403
+        before = tab.frames[-1][1]
+        await tab.reconnect()  # same session: its run resumes, with a new token for the new connection
+        assert tab.stream["live"] and tab.stream["token"] != old
+        tab.frames.clear()
+        await tab.follow_stream()
+        await asyncio.sleep(1.0)
+        assert tab.frames[-1][1] > before
+        await tab.click("Pause")
+        await tab.stop_stream()
+        await tab.close()
+
+    loop.run_until_complete(check())
