@@ -13,6 +13,7 @@ import streamlit as st
 from softmax.limits import LimitError, ServerLimits
 from ui import server
 from ui.plotly_live import plotly_js_route
+from ui.stream import stream_route
 
 try:
     LIMITS = ServerLimits.from_env()
@@ -21,4 +22,6 @@ except LimitError as exc:
     raise SystemExit(2) from None
 
 # plotly.js comes from the installed plotly package through a route of our own: nothing is written to disk
-app = st.App("ui/page.py", routes=[plotly_js_route()], middleware=server.middleware(LIMITS), lifespan=server.lifespan)
+# and, with SOFTMAX_STREAM=1, the charts' live stream (ui/stream.py, docs/stream.md)
+routes = [plotly_js_route(), *([stream_route(LIMITS)] if LIMITS.stream else [])]
+app = st.App("ui/page.py", routes=routes, middleware=server.middleware(LIMITS), lifespan=server.lifespan)

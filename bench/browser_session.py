@@ -25,7 +25,10 @@ sends "you have this already" references (ForwardMsg ``ref_hash``). With the def
 sometimes dies with "Cached ForwardMsg MISS" (Streamlit's message cache and fragment reruns disagree
 on what the browser still holds); the benchmark reports that as ``error=`` with what it measured.
 
-Run: ``python bench/browser_session.py [--seconds 10] [--repeats 5]``. Prints one ``name=value`` line
+``--stream`` runs the server with SOFTMAX_STREAM=1: after Start the board follows the page's live
+stream (docs/stream.md) and no fragment runs; run it beside a run without, on a quiet machine.
+
+Run: ``python bench/browser_session.py [--seconds 10] [--repeats 5] [--stream]``. Prints one ``name=value`` line
 per figure; asserts nothing about timing. Targets (the issue): >= 5 refreshes/s while training
 >= 1000 it/s; Pause effective within 0.3 s.
 """
@@ -345,10 +348,12 @@ def main() -> None:
                         help="run the server with global.minCachedMessageSize=1e12 (no ForwardMsg references)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy GIL profile of the server")
     parser.add_argument("--query", default=QUERY, help=f"the page's query string (default {QUERY})")
+    parser.add_argument("--stream", action="store_true", help="SOFTMAX_STREAM=1: the charts follow the live stream")
     args = parser.parse_args()
     query = args.query
     speed = float(query.split("speed=")[1].split("&")[0])
-    env = {"STREAMLIT_GLOBAL_MIN_CACHED_MESSAGE_SIZE": "1e12"} if args.no_message_cache else None
+    env = {"STREAMLIT_GLOBAL_MIN_CACHED_MESSAGE_SIZE": "1e12"} if args.no_message_cache else {}
+    env["SOFTMAX_STREAM"] = "1" if args.stream else "0"
 
     load0 = loadavg()
     pauses, gil, error = [], None, None

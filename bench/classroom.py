@@ -6,6 +6,11 @@ measuring window gives, per session, chart refreshes per second (a refresh = a f
 that brought new loss-chart data), and over all sessions the gaps between refreshes; for the
 server, CPU (``/proc/PID/stat`` utime + stime, in cores) and resident memory (VmRSS).
 
+With ``--pages stream`` the students follow the page's live stream instead (the same app with
+SOFTMAX_STREAM=1, docs/stream.md): each is a ``tests.streamclient.StreamTab`` that, after Start,
+opens the stream, reports the first frame as the board does (the page then stops its timer), and
+counts every frame as a refresh.
+
 The same is measured for bench/naive_page.py (the same page drawn with plain
 ``st.plotly_chart(go.Figure(...))``), so the figures show what the page's design buys. A sweep
 over session counts finds how many students the real page holds at >= 2 refreshes/s (5th
@@ -14,6 +19,7 @@ percentile) with a 95th-percentile gap <= 1 s.
     python bench/classroom.py                          # real vs naive at 50 sessions, then a sweep
     python bench/classroom.py --sessions 20 --pages real --sweep ""
     python bench/classroom.py --pace after-finish      # wait an interval after each run (slower than a browser)
+    python bench/classroom.py --pages real,stream --sessions 50 --sweep 50,100 --sweep-pages stream,real
 
 Every run has a time budget and its server is stopped at the end; the bench ends by itself.
 The client runs on the same machine (2 cores) and its own CPU use is printed next to the server's.
@@ -35,10 +41,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.streamclient import StreamTab  # noqa: E402
 from tests.support import cpu_seconds, streamlit_server  # noqa: E402
 from tests.wsclient import ProtocolError, Session  # noqa: E402
 
-PAGES = {"real": "app.py", "naive": "bench/naive_page.py"}
+PAGES = {"real": "app.py", "stream": "app.py", "naive": "bench/naive_page.py"}
 QUERY = "speed=50&iterations=100000&refresh=5"  # a student's defaults, with a run long enough to last
 TARGET_RATE, TARGET_GAP, TARGET_MB = 2.0, 1.0, 30.0
 
@@ -144,7 +151,13 @@ async def start(session: Session, delay: float) -> bool:
     except (ProtocolError, OSError) as exc:
         print(f"  a session could not start: {exc}", file=sys.stderr)
         return False
-    session.follow()
+    session.follow()  # (a streaming page stops asking once its board has drawn a frame)
+    if isinstance(session, StreamTab):
+        try:
+            await session.follow_stream(timeout=120)
+        except (ProtocolError, OSError, TimeoutError) as exc:
+            print(f"  a session could not follow its stream: {exc}", file=sys.stderr)
+            return False
     return True
 
 
@@ -157,7 +170,8 @@ async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: st
     await asyncio.sleep(2)
     rss_before = rss_mb(pid)
 
-    sessions = [Session(base, query, pace=pace) for _ in range(n)]
+    kind = StreamTab if page == "stream" else Session
+    sessions = [kind(base, query, pace=pace) for _ in range(n)]
     for i in range(0, n, 10):  # students open the link, ten at a time
         await asyncio.gather(*(s.open(timeout=120) for s in sessions[i : i + 10]))
     started = await asyncio.gather(*(start(s, ramp * i / n) for i, s in enumerate(sessions)))
@@ -181,11 +195,12 @@ async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: st
 
 def run(page: str, n: int, args: argparse.Namespace, window: float) -> Result:
     """One server, one classroom; bounded by a time budget, the server stopped at the end."""
-    env = {"OPENBLAS_NUM_THREADS": "1", "SOFTMAX_MAX_RUNNING": str(max(64, n))}
+    env = {"OPENBLAS_NUM_THREADS": "1", "SOFTMAX_MAX_RUNNING": str(max(64, n)),
+           "SOFTMAX_STREAM": "1" if page == "stream" else "0"}
     budget = 300 + args.warmup + window + args.ramp
     print(f"\n{page} page, {n} sessions, pace {args.pace}: warm-up {args.warmup:g} s, window {window:g} s ...",
           flush=True)
-    app = args.real_app if page == "real" else PAGES[page]
+    app = args.real_app if page in ("real", "stream") else PAGES[page]
     with streamlit_server(app=app, env=env) as (base, proc):
         result = asyncio.run(asyncio.wait_for(
             classroom(base, proc.pid, page, n, args.query, args.pace, args.warmup, window, args.ramp), budget))
@@ -216,8 +231,10 @@ def row(r: Result) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sessions", type=int, default=50, help="students in the comparison (default 50)")
-    p.add_argument("--pages", default="real,naive", help="pages to compare: real, naive (default both)")
+    p.add_argument("--pages", default="real,stream,naive",
+                   help="pages to compare: real (fragment reruns), stream (SOFTMAX_STREAM=1), naive (default all)")
     p.add_argument("--sweep", default="20,25,30,35,50", help="session counts to try on the real page ('' for none)")
+    p.add_argument("--sweep-pages", default="real", help="pages swept: real and/or stream (default real)")
     p.add_argument("--query", default=QUERY, help=f"each student's query string (default {QUERY})")
     p.add_argument("--pace", choices=("after-finish", "tick"), default="tick",
                    help="tick: every interval, never two in flight, as the browser's setInterval (default); "
@@ -234,19 +251,22 @@ def main(argv: list[str] | None = None) -> int:
     results = [run(page, args.sessions, args, args.window) for page in args.pages.split(",") if page]
     sweep = [int(n) for n in args.sweep.split(",") if n.strip()]
     held = []
-    for n in sweep:
-        result = run("real", n, args, args.sweep_window)
-        results.append(result)
-        held.append((n, result.holds))
+    for page in [p for p in args.sweep_pages.split(",") if p]:
+        for n in sweep:
+            result = run(page, n, args, args.sweep_window)
+            results.append(result)
+            held.append((page, n, result.holds))
 
     if results:
         print("\n" + HEADER)
     for r in results:
         print(row(r))
-    if held:
-        ok = [n for n, holds in held if holds]
-        print(f"\nthe real page holds {max(ok)} sessions" if ok else "\nthe real page holds none of the counts tried",
-              f"(tried {', '.join(str(n) for n, _ in held)}; held: {', '.join(str(n) for n in ok) or 'none'})")
+    for page in dict.fromkeys(p for p, _, _ in held):
+        tried = [n for p, n, _ in held if p == page]
+        ok = [n for p, n, holds in held if p == page and holds]
+        verdict = f"holds {max(ok)} sessions" if ok else "holds none of the counts tried"
+        print(f"\nthe {page} page {verdict}",
+              f"(tried {', '.join(map(str, tried))}; held: {', '.join(map(str, ok)) or 'none'})")
     return 0
 
 

@@ -70,6 +70,7 @@ VARIABLES: dict[str, Variable] = {
     "new_pages_per_minute": Variable(int, 1, 100_000, "pages one address may open a minute, after as many at once"),
     "train_share": Variable(float, 0.05, 16, "seconds of training per second, all of this process's runs together"),
     "max_memory_mb": Variable(int, 0, 1_000_000, "MiB of memory past which no new page is taken (0: none)"),
+    "stream": Variable(int, 0, 1, "1: while a run trains, push its charts over the app's stream route; 0: reruns"),
 }
 
 
@@ -117,6 +118,9 @@ class ServerLimits:
     # A container's memory limit is a cliff (the OOM killer ends every session on it): set this below it
     # and a new student gets a clear "full" page, which a balancer retries elsewhere. 0: no limit.
     max_memory_mb: int = 0
+    # 1: while a run trains, the page's charts and status line come over the app's own websocket route
+    # (ui/stream.py, docs/stream.md) instead of fragment reruns; 0: fragment reruns only.
+    stream: int = 0
     frame_ancestors: tuple[str, ...] = ()
 
     @classmethod

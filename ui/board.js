@@ -9,6 +9,13 @@
 // weight, figure}]}. `built_for` names the theme ("light" or "dark") the figures' colours were
 // chosen for; when the page shows the other one, the board says so through the component's
 // `theme` state and Python sends figures for it.
+//
+// `stream` (optional): {url, token, live, status}. While `live`, the board follows the run's live
+// stream (ui/stream.py, docs/stream.md): a websocket whose frames, {type: "frame", seq, status,
+// charts}, are drawn in the same divs by the same code, newest first. It reports its first frame as
+// its `stream` state (the token; the page then stops its timer) and the server's {type: "stopped"}
+// as its `stopped` trigger (the page redraws its buttons). While the page gives it a `status`, the
+// board shows the status line above its charts, from each frame.
 
 const LOADS = (window.__plotlyLiveLoads ??= {});
 
@@ -217,7 +224,7 @@ function chartHeight(board, chart) {
   return chart.fit ? Math.max(chart.fit, Math.min(chart.height, board._live.room)) : chart.height;
 }
 
-export default function ({ data, parentElement, setStateValue }) {
+export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
   const msg = JSON.parse(new TextDecoder().decode(data));
   let board = parentElement.querySelector(":scope > .plotly-board");
   if (!board) {
@@ -232,6 +239,8 @@ export default function ({ data, parentElement, setStateValue }) {
   }
   const s = board._live;
   s.setState = setStateValue;
+  s.setTrigger = setTriggerValue;
+  s.msg = msg;
   s.room = room(board);  // what is above the board may have grown (a notice): measure each time
   if (!s.onResize) {
     s.onResize = () => {
@@ -253,11 +262,35 @@ export default function ({ data, parentElement, setStateValue }) {
   reportTheme(board);
   // a theme switched while nothing redraws (paused): look once a second, it costs nothing
   s.themeTimer ??= setInterval(() => board.isConnected && reportTheme(board), 1000);
-  const keys = new Set(msg.charts.map((c) => c.key));
+  place(board, msg, msg.charts);
+  follow(board, msg.stream);
+
+  // Streamlit may also call this when a newer figure overtakes a pending call, with the
+  // board still on the page; so purge only once it has really left the document.
+  return () => setTimeout(() => {
+    if (board.isConnected) return;
+    for (const div of [...board.children]) forget(board, div);
+    s.seen.disconnect();
+    clearTimeout(s.wake);
+    clearTimeout(s.held);
+    clearInterval(s.themeTimer);
+    window.removeEventListener("resize", s.onResize);
+    cancelAnimationFrame(s.frame);
+    clearTimeout(s.stopTimer);
+    closeStream(board);
+    board._status?.remove();
+  }, 0);
+}
+
+// Queue the newest figure of each chart, making (and ordering) a div per chart; the divs of charts
+// no longer sent go. `msg` carries what drawing needs besides the figures (src, theme, config).
+function place(board, msg, charts) {
+  const s = board._live;
+  const keys = new Set(charts.map((c) => c.key));
   for (const div of [...board.children]) {
     if (!keys.has(div.dataset.key)) forget(board, div);
   }
-  msg.charts.forEach((chart, i) => {
+  charts.forEach((chart, i) => {
     let div = [...board.children].find((d) => d.dataset.key === chart.key);
     if (!div) {
       div = document.createElement("div");
@@ -278,19 +311,120 @@ export default function ({ data, parentElement, setStateValue }) {
     (s.last ??= new Map()).set(chart.key, job);
   });
   schedule(board);
+}
 
-  // Streamlit may also call this when a newer figure overtakes a pending call, with the
-  // board still on the page; so purge only once it has really left the document.
-  return () => setTimeout(() => {
-    if (board.isConnected) return;
-    for (const div of [...board.children]) forget(board, div);
-    s.seen.disconnect();
-    clearTimeout(s.wake);
-    clearTimeout(s.held);
-    clearInterval(s.themeTimer);
-    window.removeEventListener("resize", s.onResize);
-    cancelAnimationFrame(s.frame);
-  }, 0);
+// -- the live stream ------------------------------------------------------------------------------
+
+// Tell Python something once per change (setting a state value reruns the page's fragment).
+function report(board, key, value) {
+  const s = board._live;
+  s.reported ??= {};
+  if (s.reported[key] === value || !s.setState) return;
+  s.reported[key] = value;
+  s.setState(key, value);
+}
+
+// The page's rerun (Pause) usually arrives before this; if not, the board asks for it.
+const STOP_GRACE_MS = 250;
+
+function follow(board, stream) {
+  const s = board._live;
+  showStatus(board, stream && stream.status);
+  if (!stream || !stream.live || !stream.url || !stream.token) {
+    closeStream(board);
+    clearTimeout(s.stopTimer);  // the page has redrawn already: no need to ask it to
+    return;
+  }
+  if (s.ws && s.wsToken === stream.token) return;  // following it already
+  if (s.failedToken === stream.token) return;  // it failed once: the page's timer redraws instead
+  closeStream(board);
+  openStream(board, stream);
+}
+
+function openStream(board, stream) {
+  const s = board._live;
+  const url = new URL(stream.url, window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.search = `?token=${encodeURIComponent(stream.token)}`;
+  let ws;
+  try {
+    ws = new WebSocket(url.href);
+  } catch (err) {
+    s.failedToken = stream.token;
+    console.error(err);
+    return;
+  }
+  s.ws = ws;
+  s.wsToken = stream.token;
+  let frames = 0, stopped = false;
+  ws.onmessage = (ev) => {
+    if (s.ws !== ws || !board.isConnected) return;
+    let f;
+    try { f = JSON.parse(ev.data); } catch (err) { return; }
+    if (f.type === "frame" && Array.isArray(f.charts)) {
+      board._streamSeq = f.seq;  // frames received (tests and benchmarks read it)
+      if (f.status && s.statusShown) showStatus(board, f.status);
+      place(board, s.msg, f.charts);
+      if (frames++ === 0) report(board, "stream", stream.token);
+    } else if (f.type === "stopped") {
+      stopped = true;
+      clearTimeout(s.stopTimer);
+      s.stopTimer = setTimeout(() => board.isConnected && s.setTrigger?.("stopped", f.seq ?? 0), STOP_GRACE_MS);
+    }
+  };
+  ws.onclose = () => {
+    if (s.ws !== ws) return;
+    s.ws = null;
+    s.wsToken = null;
+    if (!stopped) {  // refused, or lost: the page goes back to its timer
+      s.failedToken = stream.token;
+      report(board, "stream", null);
+    }
+  };
+}
+
+function closeStream(board) {
+  const s = board._live;
+  const ws = s.ws;
+  s.ws = null;
+  s.wsToken = null;
+  if (ws) ws.close();
+}
+
+// The status line as the page prints it (`### Iteration N`, the loss and accuracy, the progress), in
+// a block above the board while the page lets the stream show it; gone otherwise. Text only.
+function showStatus(board, status) {
+  const s = board._live;
+  if (!status || !status.text) {
+    s.statusShown = false;
+    board._status?.remove();
+    board._status = null;
+    return;
+  }
+  s.statusShown = true;
+  let el = board._status;
+  if (!el || !el.isConnected) {
+    el = board._status = document.createElement("div");
+    el.className = "plotly-board-status";
+    el.innerHTML = '<div class="heading"><h3></h3></div><p class="loss">loss <strong></strong> = data '
+      + '<span class="data"></span> + reg <span class="reg"></span> · accuracy <strong></strong></p>'
+      + '<div class="progress" role="progressbar" aria-valuemin="0"><div class="bar"></div></div>'
+      + '<p class="progress-text"></p>';
+    board.parentElement.insertBefore(el, board);
+  }
+  const t = status.text;
+  el.querySelector("h3").textContent = t.heading;
+  const strong = el.querySelectorAll(".loss strong");
+  strong[0].textContent = t.loss;
+  strong[1].textContent = t.accuracy;
+  el.querySelector(".data").textContent = t.data;
+  el.querySelector(".reg").textContent = t.reg;
+  const bar = el.querySelector(".progress");
+  const share = status.iterations ? Math.min(status.iteration / status.iterations, 1) : 0;
+  bar.setAttribute("aria-valuemax", String(status.iterations));
+  bar.setAttribute("aria-valuenow", String(status.iteration));
+  bar.firstChild.style.width = `${(100 * share).toFixed(2)}%`;
+  el.querySelector(".progress-text").textContent = t.progress;
 }
 
 function forget(board, div) {

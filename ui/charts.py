@@ -11,10 +11,11 @@ import math
 
 import streamlit as st
 
+from softmax.provenance import Terms
 from softmax.snapshot import Snapshot
 from ui import highlight
 from ui.plotly_live import Panel, browser_theme, plotly_board, plotly_live
-from viz.figures import all_figures
+from viz.figures import all_figures, chart_names
 from viz.gradients import numbers_span
 from viz.terms import contributor_rings
 
@@ -114,20 +115,31 @@ def draw(fig: dict, key: str, n: int | None = None) -> int | None:
     return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key, n)
 
 
-def charts(snap: Snapshot) -> None:
-    """The Watch tab's board: every chart of the snapshot's model, the picked example ringed."""
-    picked = pick(snap, BOARD)
-    theme = browser_theme(BOARD)
+def panels(snap: Snapshot, picked: int | None, theme: str, t: Terms | None = None) -> list[Panel]:
+    """The Watch tab's charts of a snapshot as the board's panels (the page's and the stream's frames);
+    ``t``: a gradient entry whose largest terms are ringed on the decision regions and dscores."""
     figs = all_figures(snap, picked=picked, theme=theme)
-    highlight.cell_click(snap, BOARD)  # a click on a cell of the gradient table: ring where that entry comes from
-    t = highlight.traced(snap)
     for name in ("decision", "dscores"):
         if t is not None and name in figs:
             figs[name]["data"] += contributor_rings(snap, t, name, theme=theme)
     spans = layout(list(figs), snap.K)
-    plotly_board([Panel(name, fig, spans[name][0], weight=spans[name][1],
-                        fit=FIT_MIN if name in FIRST_SCREEN else None) for name, fig in figs.items()],
-                 key=BOARD)
+    return [Panel(name, fig, spans[name][0], weight=spans[name][1], fit=FIT_MIN if name in FIRST_SCREEN else None)
+            for name, fig in figs.items()]
+
+
+def view(snap: Snapshot) -> tuple[int | None, str]:
+    """(picked example, theme) the board shows: what a stream's frames are built for."""
+    return pick(snap, BOARD), browser_theme(BOARD)
+
+
+def charts(snap: Snapshot, stream: dict | None = None) -> tuple[int | None, str]:
+    """The Watch tab's board: every chart of the snapshot's model, the picked example ringed;
+    ``stream``: the live stream the board follows while the run trains (see ``plotly_board``).
+    Returns (the picked example, the theme) the figures were built for."""
+    picked, theme = view(snap)
+    highlight.cell_click(snap, BOARD)  # a click on a cell of the gradient table: ring where that entry comes from
+    t = highlight.traced(snap)
+    plotly_board(panels(snap, picked, theme, t), key=BOARD, stream=stream)
     if t is not None:
         entry = highlight.label(t.name, t.index)
         left, right = st.columns([5, 1], vertical_alignment="center")
@@ -135,5 +147,12 @@ def charts(snap: Snapshot) -> None:
                      "Click another cell of the gradient table to trace it; Explain the gradient → Take one "
                      "number apart lists the terms.")
         right.button("Clear the rings", on_click=highlight.clear, help="Stop ringing where this entry comes from.")
-    elif "gradient_table" in figs:
+    elif "gradient_table" in chart_names(snap):
         st.caption("Click a cell of the gradient table to ring the examples that contribute most to it.")
+    return picked, theme
+
+
+def stream_state() -> object:
+    """What the board last reported of its stream: the token whose first frame it drew, or None."""
+    state = st.session_state.get(BOARD)
+    return state.get("stream") if hasattr(state, "get") else None

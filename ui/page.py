@@ -20,8 +20,8 @@ from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
-from ui import inputs, owndata, server, sessions, timeline
-from ui.charts import charts
+from ui import inputs, owndata, server, sessions, stream, timeline
+from ui.charts import charts, stream_state
 from ui.explainer import explainer
 from ui.text import plain
 
@@ -58,9 +58,11 @@ class _Lease:
 
     def __init__(self, seat: sessions.Seat) -> None:
         self.seat, self.token = seat, sessions.new_token()
+        self.stream_token = stream.HUB.issue(seat)  # this connection's way into its run's live stream
         REGISTRY.connect(seat, self.token)
 
     def release(self) -> None:
+        stream.HUB.revoke(self.stream_token)
         REGISTRY.release(self.seat, self.token)
 
 
@@ -69,21 +71,21 @@ def _lease(_seat: sessions.Seat) -> _Lease:
     return _Lease(_seat)
 
 
-def session_seat(config: Config) -> sessions.Seat:
+def session_seat(config: Config) -> tuple[sessions.Seat, str]:
     """This browser session's run; a run set aside while the page was away starts again from its settings."""
     seat = st.session_state.get("seat")
     if not isinstance(seat, sessions.Seat):
         seat = st.session_state.seat = sessions.new_seat(config, LIMITS, owndata.run_data(config))
         timeline.replay_link(seat.trainer, config)  # a link's mid-run changes
     seat.address = sessions.client_address()  # (a reconnect may come from another network)
-    _lease(seat)
+    lease = _lease(seat)
     if seat.trainer is None:
         seat.trainer = Trainer(config, max_seconds=LIMITS.max_run_seconds, data=owndata.run_data(config))
     if seat.set_aside:
         seat.set_aside = False
         st.session_state.busy_info = ("While this page was away the server needed the room: the run starts again "
                                       "from iteration 0 with the same settings.")
-    return seat
+    return seat, lease.stream_token
 
 
 def _load(config: Config) -> None:
@@ -335,7 +337,7 @@ def main() -> None:
         _note("Control value ignored", [f"{ignored} value(s) that no control on this page sends"])
     url_settings()
     config = sidebar()
-    seat = session_seat(config)
+    seat, token = session_seat(config)
     if config != seat.trainer.config:
         owndata.update(seat.trainer, config)
     owndata.restart_if_asked(seat.trainer, config)
@@ -358,14 +360,20 @@ def main() -> None:
                              bind="query-params")
 
     refresh = REGISTRY.refresh_rate(seat, config.refresh)
+    # While it trains, the Watch tab's board follows the run's live stream (ui/stream.py) if this server
+    # streams and the board has drawn a frame of this connection's stream (a browser); until then, and
+    # without a browser (AppTest), the fragment below redraws on a timer.
+    url = stream.mounted() if LIMITS.stream else None
+    offer = bool(url) and running and not explain.open
+    streaming = offer and stream_state() == token
 
-    @st.fragment(run_every=1.0 / refresh if running else None)
+    @st.fragment(run_every=1.0 / refresh if running and not streaming else None)
     def live() -> None:
         # A fragment run faster than this page's share waits for it, whatever the client asks; one
         # that is no chart refresh (the page is not training: a click on a chart) is a click. (A
         # whole-page run, which draws this fragment too, was paced as a click already.)
         if sessions.fragment_run():
-            if running:
+            if running and not streaming:
                 sessions.pace("refresh", refresh, 2.0)
             else:
                 sessions.pace("page", CLICKS_PER_SECOND, CLICK_BURST)
@@ -376,16 +384,23 @@ def main() -> None:
             st.rerun()  # the points changed: redraw the page (their count, the link) as well as the charts
         snap = timeline.shown(seat)  # the newest iteration, or the one "Go to iteration" chose
         inputs.check_example(st.session_state, snap.N, snap.K)
-        status(snap)
+        if not streaming:  # (while streaming, the board shows the status line, frame by frame)
+            status(snap)
         if running and refresh < config.refresh:
             st.caption(f"Many runs are training on this server: charts refresh {refresh:g} times a second.")
         if explain.open:
             explainer(snap, seat.trainer.trajectory)
         else:
-            charts(snap)
+            live_stream = {"url": url, "token": token, "live": offer,
+                           "status": stream.status_fields(snap) if streaming else None} if url else None
+            picked, theme = charts(snap, stream=live_stream)
+            if url:
+                stream.HUB.show(token, picked, theme)
         if running and not snap.running:
             st.rerun()  # training ended by itself: redraw the page once, and stop polling
-        if running and LIMITS.rate_is_stale(refresh, REGISTRY.refresh_rate(seat, config.refresh)):
+        if offer and (stream_state() == token) != streaming:
+            st.rerun()  # the board drew its first frame (or lost its stream): redraw without (or with) the timer
+        if running and not streaming and LIMITS.rate_is_stale(refresh, REGISTRY.refresh_rate(seat, config.refresh)):
             st.rerun()  # the class grew or shrank: poll at the new fair share of the server
 
     with explain if explain.open else watch:

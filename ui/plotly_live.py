@@ -164,6 +164,7 @@ def plotly_board(
     key: str,
     theme: Literal["streamlit"] | None = "streamlit",
     built_for: Literal["light", "dark"] | None = None,
+    stream: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Draw several charts as one element that stays mounted under ``key`` and updates in place.
 
@@ -182,6 +183,11 @@ def plotly_board(
             default the one their ``layout.meta.theme`` names, as viz's figures do). When the
             page shows the other one, the board reports it (``browser_theme(key)``) and the
             enclosing fragment reruns, to build the figures again for it.
+        stream: where the board follows a live stream of frames (ui/stream.py, docs/stream.md):
+            ``{"url", "token", "live", "status"}``. While ``live``, the board opens the websocket,
+            draws each frame's charts in these divs and ``status`` (then each frame's) above them,
+            reports the first frame as its ``stream`` state (the token) and the server's "stopped"
+            as its ``stopped`` trigger; both rerun the enclosing fragment.
 
     Returns:
         The last clicked point, ``{"chart", "curve", "index", "x", "y", "customdata"}``
@@ -199,12 +205,21 @@ def plotly_board(
         "src": _plotly_src(),
         "config": {"displayModeBar": False, "responsive": True},
     }
+    if stream is not None:
+        meta["stream"] = stream
     # One JSON object sent as bytes: the figures' JSON is spliced in, not re-encoded.
-    keep = theme is None
-    charts = ",".join(f"{p.spec()}{figure_json(p.figure, keep_template=keep)}}}" for p in panels)
-    payload = f'{json.dumps(meta)[:-1]},"charts":[{charts}]}}'
-    result = _component(key=key, data=payload.encode(), on_click_change=_ignore, on_theme_change=_ignore)
+    payload = charts_message(meta, panels, keep_template=theme is None)
+    result = _component(key=key, data=payload.encode(), on_click_change=_ignore, on_theme_change=_ignore,
+                        on_stream_change=_ignore, on_stopped_change=_ignore)
     return result.get("click")
+
+
+def charts_message(meta: dict[str, Any], panels: list[Panel], *, keep_template: bool = False) -> str:
+    """``meta`` (a JSON object) with the panels as its ``charts`` list: the board's message, and the
+    stream's frame (ui/stream.py). The figures' JSON is spliced in, not re-encoded."""
+    charts = ",".join(f"{p.spec()}{figure_json(p.figure, keep_template=keep_template)}}}" for p in panels)
+    head = json.dumps(meta)[:-1]
+    return f'{head}{"," if len(head) > 1 else ""}"charts":[{charts}]}}'
 
 
 def _figure_theme(fig: go.Figure | dict[str, Any]) -> str | None:

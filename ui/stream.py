@@ -1,0 +1,237 @@
+"""The live stream: while a run trains, its charts and status line go to the page over a websocket
+route of the app's own (``/_softmax/stream``), with no script or fragment run (docs/stream.md).
+
+- A page connection gets a token (``secrets.token_urlsafe``) bound to its seat and its client
+  address; Streamlit's release hook (the page's websocket closed) revokes it. The token is the only
+  way in: it names one seat, so a stream cannot reach another session's run.
+- The route checks the ``Origin`` against the ``Host`` (a page of another site cannot open it),
+  then reads nothing: any message from the client closes the stream.
+- While the seat's trainer runs, the route sends a frame at the page's refresh rate (the seat's
+  share of the process's refresh budget, ``Registry.refresh_rate``, read again every second):
+  the board's charts (the figures the page itself draws, ui/charts.py) and the status line's values.
+  One frame at a time: the next is built from the newest snapshot only once the previous one has
+  left (uvicorn's send waits while the socket's buffer is full), so a client that falls behind
+  skips frames and nothing queues. When training stops: a last frame, ``{"type": "stopped"}``, close.
+- Frames are built in a small thread pool: building figures is numpy work, and the route runs on
+  the event loop that serves every page.
+
+Off unless ``SOFTMAX_STREAM=1`` (``ServerLimits.stream``); without the route (AppTest, a plain
+``streamlit run ui/page.py``) or a browser (the board reports its first frame), the page keeps
+redrawing with fragment reruns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from softmax.limits import ServerLimits
+from softmax.snapshot import Snapshot
+from ui import sessions
+
+if TYPE_CHECKING:
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+PATH = "/_softmax/stream"
+SEND_TIMEOUT = 30.0  # a client whose socket takes this long to take one frame is dropped
+BUILDERS = 2  # threads building frames, for every stream of the process (Python's lock: more would not help)
+POLICY = 1008  # close code: no valid token, a foreign Origin, or input sent
+
+_pool = ThreadPoolExecutor(max_workers=BUILDERS, thread_name_prefix="softmax-frame")
+_mounted: str | None = None  # the route's path, once app.py has mounted it
+
+
+def status_fields(snap: Snapshot) -> dict[str, Any]:
+    """The status line's values and their text, as the page prints them (``### Iteration N``, then
+    ``loss L = data D + reg R · accuracy A``): every number from the snapshot, formatted once here."""
+    return {
+        "iteration": snap.iteration,
+        "iterations": snap.config.iterations,
+        "loss": snap.loss,
+        "data_loss": snap.data_loss,
+        "reg_loss": snap.reg_loss,
+        "accuracy": snap.accuracy,
+        "running": snap.running,
+        "text": {
+            "heading": f"Iteration {snap.iteration}",
+            "loss": f"{snap.loss:.6f}",
+            "data": f"{snap.data_loss:.6f}",
+            "reg": f"{snap.reg_loss:.6g}",
+            "accuracy": f"{snap.accuracy:.1%}",
+            "progress": f"{snap.iteration} of {snap.config.iterations} iterations",
+        },
+    }
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One page connection's way into its run's stream."""
+
+    seat: weakref.ref[sessions.Seat]
+    address: str  # the client address of the page (sessions.LOCAL for the server's own host)
+    picked: int | None = None  # what the board shows (the page updates them on every run)
+    theme: str = "light"
+    generation: int = 0  # streams opened with this token: only the newest is served
+
+
+class Hub:
+    """The tokens of the open pages of this process (thread-safe: the page's script threads issue and
+    update them, the release hook revokes them on the event loop)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tickets: dict[str, Ticket] = {}
+        self.open = 0  # streams being served now (tests and benches read it)
+        self.served = 0  # streams accepted since the process started
+
+    def issue(self, seat: sessions.Seat) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tickets[token] = Ticket(weakref.ref(seat), seat.address)
+        return token
+
+    def revoke(self, token: str) -> None:
+        """The page's connection closed: the token dies, and its open streams end within a tick."""
+        with self._lock:
+            self._tickets.pop(token, None)
+
+    def ticket(self, token: str) -> Ticket | None:
+        with self._lock:
+            return self._tickets.get(token) if isinstance(token, str) else None
+
+    def show(self, token: str, picked: int | None, theme: str) -> None:
+        """What the page's board shows now (its picked example, its theme): the next frames follow it."""
+        with self._lock:
+            ticket = self._tickets.get(token)
+            if ticket is not None:
+                ticket.picked, ticket.theme = picked, theme
+
+    def tokens(self) -> int:
+        with self._lock:
+            return len(self._tickets)
+
+
+HUB = Hub()
+
+
+def mounted() -> str | None:
+    """The stream's URL path on this server, if app.py mounted the route with the stream on."""
+    return _mounted
+
+
+def origin_ok(headers: Any) -> bool:
+    """The browser's Origin names the host the page was served from (a scheme and the same host:port)."""
+    origin, host = headers.get("origin"), headers.get("host")
+    if not origin or not host:
+        return False
+    url = urlsplit(origin)
+    return url.scheme in ("http", "https") and url.netloc.lower() == host.lower()
+
+
+def client_address(ws: WebSocket) -> str:
+    """As ui/sessions.py names it: the server's own host is sessions.LOCAL."""
+    host = ws.client.host if ws.client else ""
+    return sessions.LOCAL if host in ("127.0.0.1", "::1", "") else host
+
+
+def build_frame(seat: sessions.Seat, ticket: Ticket, seq: int) -> tuple[str, int, bool] | None:
+    """(the frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
+    run is set aside. Runs in the pool."""
+    from ui.charts import panels
+    from ui.plotly_live import charts_message
+
+    trainer = seat.trainer
+    if trainer is None:
+        return None
+    running = trainer.running  # read first: if False, the snapshot below is the last one
+    snap = trainer.snapshot
+    meta = {"type": "frame", "seq": seq, "status": status_fields(snap)}
+    return charts_message(meta, panels(snap, ticket.picked, ticket.theme)), snap.iteration, running
+
+
+async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits) -> None:
+    """Send frames while the run trains; a last one and "stopped" when it stops."""
+    loop = asyncio.get_running_loop()
+    registry = sessions.registry(limits)
+    sent: tuple[int, int | None, str] | None = None  # (iteration, picked, theme) of the last frame sent
+    seq, rate, rate_at = 0, 1.0, 0.0
+    while True:
+        tick = time.monotonic()
+        ticket = HUB.ticket(token)
+        seat = ticket.seat() if ticket is not None else None
+        if seat is None or ticket.generation != generation:  # the page left, or opened a newer stream
+            await ws.close(POLICY, "the page's session ended" if seat is None else "a newer stream")
+            return
+        if seat.trainer is None:
+            break
+        if tick - rate_at >= 1.0:  # the class grows and shrinks: follow this page's fair share
+            rate, rate_at = registry.refresh_rate(seat, seat.trainer.config.refresh), tick
+        built = await loop.run_in_executor(_pool, build_frame, seat, ticket, seq)
+        if built is None:
+            break
+        frame, iteration, running = built
+        if (iteration, ticket.picked, ticket.theme) != sent:
+            await asyncio.wait_for(ws.send_text(frame), SEND_TIMEOUT)  # waits while the socket is full
+            seq += 1
+            sent = (iteration, ticket.picked, ticket.theme)
+        if not running:
+            break
+        await asyncio.sleep(max(0.0, tick + 1.0 / rate - time.monotonic()))
+    await ws.send_text(json.dumps({"type": "stopped", "seq": seq}))
+    await ws.close(1000)
+
+
+async def endpoint(ws: WebSocket, limits: ServerLimits) -> None:
+    token = ws.query_params.get("token", "")
+    ticket = HUB.ticket(token)
+    if not origin_ok(ws.headers) or ticket is None or ticket.address != client_address(ws):
+        await ws.close(POLICY)  # before accept: the handshake gets 403
+        return
+    await ws.accept()
+    HUB.open += 1
+    HUB.served += 1
+    ticket.generation += 1
+    sender = asyncio.ensure_future(pump(ws, token, ticket.generation, limits))
+    reader = asyncio.ensure_future(ws.receive())  # the client sends nothing: anything it sends ends it
+    try:
+        done, _ = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if reader in done and not sender.done():
+            sender.cancel()
+            message = reader.result()
+            if message.get("type") == "websocket.receive":
+                await ws.close(POLICY, "this stream takes no input")
+        elif sender in done:
+            sender.result()  # (raises what ended it)
+    except Exception:  # a client gone mid-send, a send that timed out: nothing to tell anyone
+        pass
+    finally:
+        for task in (sender, reader):
+            task.cancel()
+        await asyncio.gather(sender, reader, return_exceptions=True)
+        HUB.open -= 1
+
+
+def stream_route(limits: ServerLimits, base_url_path: str | None = None) -> WebSocketRoute:
+    """The stream's route, for ``st.App(routes=[...])``; the page offers the stream once it is mounted."""
+    global _mounted
+    import streamlit as st
+    from starlette.routing import WebSocketRoute
+
+    base = st.get_option("server.baseUrlPath") if base_url_path is None else base_url_path
+    base = (base or "").strip("/")
+    path = (f"/{base}" if base else "") + PATH
+
+    async def handler(ws: WebSocket) -> None:
+        await endpoint(ws, limits)
+
+    _mounted = path
+    return WebSocketRoute(path, handler)
