@@ -155,8 +155,9 @@ def test_adam_on_the_svm_at_a_large_step_within_1e_5(tmp_path):
     within 1e-5 and the same accuracy."""
     config = Config(loss="svm", optimizer="adam", step_size=5.0, iterations=150)
     out, expected = script_lines(export_script(config), tmp_path), cli_lines(config, 10)
-    assert out != expected  # not byte for byte (else this test would not be needed) ...
-    assert_same_within(out, expected, 1e-5)  # ... but within 1e-5
+    # Not always byte for byte (whether the noise's sign flips depends on numpy's and the BLAS's
+    # summation order on this machine), but within 1e-5 wherever it does.
+    assert_same_within(out, expected, 1e-5)
 
 
 @pytest.mark.parametrize("options", [
