@@ -8,10 +8,13 @@ a number that overflows where the notes promise it cannot.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+from softmax import Config, Run, check_gradient, check_snapshot
+from softmax.gradcheck import CHECKED, SKIPPED, _sample, relative_error
 from softmax.models.losses import SoftmaxLoss, SVMLoss
 
 
@@ -94,3 +97,67 @@ def test_the_softmax_losses_stay_finite_however_large_or_spread_the_scores():
                 + (math.log(math.exp(-1) + math.exp(-6) + 1) + 6)) / 3
     assert SoftmaxLoss.extended(scores, y)[0] == pytest.approx(expected, rel=1e-12)
     assert call(SoftmaxLoss(y, 3), scores)[0] == pytest.approx(expected, rel=1e-12)
+
+
+# -- softmax/gradcheck.py ------------------------------------------------------------------------------------------
+def test_relative_error_of_infinite_or_huge_values_is_nan_or_finite_without_a_warning():
+    """inf - inf and 1e308 - (-1e308) would warn (and the suite turns softmax's RuntimeWarnings into errors):
+    a diverged run's check reads "not a number", quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = relative_error([np.inf, 1e308, 0.0], [np.inf, -1e308, 0.0])
+    assert math.isnan(out[0]) and out[1] > 1 and out[2] == 0.0  # 1e308 - -1e308 overflows: inf
+
+
+def test_relative_error_is_zero_where_both_values_are_zero_whatever_the_memory_held():
+    """0/0 is defined as 0 (nothing to compare), not whatever an uninitialized output array happens to hold."""
+    for _ in range(20):
+        junk = np.full(4096, 7.0)  # freed just before: the next array of this size may reuse its memory
+        del junk
+        out = relative_error(np.zeros(4096), np.zeros(4096))
+        assert not out.any()
+
+
+def test_a_large_model_gets_its_budget_shared_and_every_parameter_at_least_8_entries():
+    masks = _sample({"W": (1000,), "b": (10,)}, 100, 0)
+    assert masks["W"].sum() == 100 * 1000 // 1010 and masks["b"].sum() == 8
+    assert all(m.dtype == bool for m in masks.values())
+    whole = _sample({"W": (20, 3), "b": (3,)}, 63, 0)  # exactly the budget: all of it
+    assert all(m.all() for m in whole.values())
+
+
+def test_the_pages_budget_reaches_the_check():
+    run = Run(Config(points_per_class=50, classes=10, model="two-layer", hidden=20))
+    check = check_snapshot(run.snapshot(), budget=64)
+    entries = sum(s.size for s in check.status.values())
+    assert entries > 64 and entries - check.count(SKIPPED) <= 64 + 8 * len(check.status)
+
+
+def test_a_check_leaves_the_callers_gradient_alone_and_its_own_arrays_read_only():
+    run = Run(Config())
+    snap = run.snapshot()
+    grads = {name: np.array(g) for name, g in snap.grads.items()}
+    check = check_gradient(snap.model, dict(snap.params), snap.X, snap.y, snap.reg, grads)
+    assert all(g.flags.writeable for g in grads.values())  # the caller's arrays: still its own
+    for table in (check.analytic, check.numeric, check.resolution, check.rel_error, check.status):
+        for name, a in table.items():
+            assert not a.flags.writeable and not np.shares_memory(a, grads[name])
+
+
+def test_weights_that_are_not_finite_read_not_a_number_without_a_warning():
+    run = Run(Config())
+    snap = run.snapshot()
+    params = {k: np.array(v) for k, v in snap.params.items()}
+    params["W"][0, 0] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check = check_gradient(snap.model, params, snap.X, snap.y, snap.reg, dict(snap.grads))
+    assert not check.passed and check.verdict.startswith("not a number")
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_the_case_studys_start_checks_good_for_both_losses(loss):
+    """At iteration 0 the SVM's gradient is ~1e-3 and its loss's rounding noise over h sets the resolution:
+    a resolution made too fine (the noise times h instead of over h) reads a correct gradient as wrong."""
+    check = check_snapshot(Run(Config(loss=loss)).snapshot())
+    assert check.passed and check.verdict.startswith("good") and check.count(CHECKED) > 0
