@@ -90,9 +90,12 @@ def module_of(path: str) -> str:
 
 
 def changed_since(ref: str) -> list[str]:
-    out = subprocess.run(["git", "diff", "--name-only", ref, "--", "softmax"], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.split()
-    return [p for p in targets() if p in out]
+    r = subprocess.run(["git", "diff", "--name-only", ref, "--", "softmax"], cwd=ROOT, capture_output=True,
+                       text=True)
+    if r.returncode != 0:  # e.g. a shallow clone without that commit
+        print(f"cannot compare with {ref}: {r.stderr.strip()}")
+        return []
+    return [p for p in targets() if p in r.stdout.split()]
 
 
 def run_mutmut(modules: list[str], max_children: int, time_box: float | None) -> None:
