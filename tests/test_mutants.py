@@ -162,3 +162,29 @@ def test_the_case_studys_start_checks_good_for_both_losses(loss):
     a resolution made too fine (the noise times h instead of over h) reads a correct gradient as wrong."""
     check = check_snapshot(Run(Config(loss=loss)).snapshot())
     assert check.passed and check.verdict.startswith("good") and check.count(CHECKED) > 0
+
+
+# -- softmax/models/linear.py -------------------------------------------------------------------------------------
+def test_the_linear_models_scores_for_new_points_add_b():
+    """LinearModel.scores colours the decision regions and predicts new points: X W + b, with b's sign."""
+    from softmax.models import LinearModel
+
+    rng = np.random.RandomState(5)
+    W, b, X = rng.randn(2, 3), rng.randn(3), rng.randn(7, 2)
+    theta = np.concatenate([W.ravel(), b])
+    np.testing.assert_allclose(LinearModel().scores(theta, X), (X @ W + b).T, rtol=1e-12)
+
+
+def test_one_point_classified_right_is_full_accuracy_and_b_is_not_regularized():
+    from softmax.models import LinearModel
+
+    X, y = np.array([[1.0, 2.0]]), np.array([1])
+    model = LinearModel()
+    ws = model.workspace(X, y, 3)
+    theta = np.concatenate([np.zeros(6), [0.0, 5.0, 0.0]])  # b alone makes class 1 win
+    result = ws.run(theta, reg=0.5)
+    assert result.accuracy == 1.0  # one point, right: 100 %, not 50 %
+    theta[6:] = [1.0, 2.0, 3.0]
+    ws.run(theta, reg=0.5)
+    np.testing.assert_array_equal(ws.grads_reg["b"], 0.0)  # reg*W only: the notes do not regularize b
+    np.testing.assert_array_equal(ws.grads["b"], ws.grads_data["b"])

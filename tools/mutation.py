@@ -71,6 +71,16 @@ EQUIVALENT: dict[str, str] = {
     "softmax.gradcheck.x_check_gradient__mutmut_190": "None instead of np.nan assigned into a float array is NaN",
     "softmax.gradcheck.x__ro__mutmut_5": "np.array copies by default: copy=True dropped changes nothing",
     "softmax.gradcheck.x__ro__mutmut_7": "writeable = None is falsy: read-only as with False",
+    # softmax/models/linear.py
+    "softmax.models.linear.xǁLinearWorkspaceǁ__init____mutmut_1": "delta's default: LinearModel.workspace always "
+    "passes its own delta",
+    **{f"softmax.models.linear.xǁLinearModelǁ__init____mutmut_{n}": "the loss's default name misspelt: every name but "
+       "'svm' is the softmax loss (make_loss, extended)" for n in (1, 2)},
+    "softmax.models.linear.xǁLinearModelǁinit__mutmut_1": "notes' default: every caller passes it",
+    "softmax.models.linear.xǁLinearModelǁscores__mutmut_11": "reshape(D + 1, -2): numpy takes any negative size as "
+    "'whatever fits', as -1",
+    "softmax.models.linear.xǁLinearModelǁextended__mutmut_14": "self.delta dropped for the default 1.0: no setting "
+    "makes the SVM's margin other than 1, so self.delta is always 1.0",
 }
 
 KILLED = {"killed", "timeout", "caught by type check"}
