@@ -188,3 +188,42 @@ def test_one_point_classified_right_is_full_accuracy_and_b_is_not_regularized():
     ws.run(theta, reg=0.5)
     np.testing.assert_array_equal(ws.grads_reg["b"], 0.0)  # reg*W only: the notes do not regularize b
     np.testing.assert_array_equal(ws.grads["b"], ws.grads_data["b"])
+
+
+# -- softmax/export.py ---------------------------------------------------------------------------------------------
+def test_the_scripts_header_names_every_setting_that_reproduces_the_run():
+    """A student reads the downloaded script's header to know which run it is: every setting but the page's own
+    pacing (speed, refresh), and they give back the same run."""
+    from softmax.export import export_script
+
+    config = Config(dataset="circles", classes=4, seed=3, step_size=0.5, reg=0.01, iterations=50, speed=7.0)
+    line = next(x for x in export_script(config).splitlines() if x.startswith("Settings: "))
+    pairs = dict(p.split("=", 1) for p in line.removeprefix("Settings: ").split(", "))
+    assert pairs.pop("print_every") == "10" and not {"speed", "refresh"} & set(pairs)
+    again, notices = Config.from_query(pairs)
+    assert notices == [] and again == config.with_changes(speed=Config().speed)
+
+
+def test_the_script_says_why_a_run_stopped_in_the_command_lines_words():
+    from softmax.export import GREW, INFINITE, export_script
+
+    script = export_script(Config(step_size=1e6))
+    for why in (GREW, INFINITE):
+        assert f"diverged at iteration %d ({why}): the step size 1e+06 is too large" in script
+
+
+@pytest.mark.parametrize("why", ['a "quoted" reason', "a back\\slash"])
+def test_a_reason_the_scripts_print_cannot_hold_is_refused_by_name(why):
+    from softmax.export import _message
+
+    with pytest.raises(ValueError, match="cannot make a print statement of"):
+        _message(why, 1.0)
+
+
+def test_a_percent_sign_in_a_reason_is_escaped_for_the_scripts_print():
+    from softmax.export import _message
+
+    line = _message("grew 50% in one step", 1.0)
+    assert "50%% in" in line and line.count("%d") == 1
+    assert line % 7 == "diverged at iteration 7 (grew 50% in one step): the step size 1 is too large; " \
+        "try a smaller one"
