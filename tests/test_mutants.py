@@ -227,3 +227,20 @@ def test_a_percent_sign_in_a_reason_is_escaped_for_the_scripts_print():
     assert "50%% in" in line and line.count("%d") == 1
     assert line % 7 == "diverged at iteration 7 (grew 50% in one step): the step size 1 is too large; " \
         "try a smaller one"
+
+
+# -- softmax/models/base.py ----------------------------------------------------------------------------------------
+def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
+    """What the decision regions' paleness and a point's hover show: each point's K probabilities, summing to 1,
+    stable for large scores."""
+    from softmax.models import LinearModel
+
+    rng = np.random.RandomState(8)
+    W, b, X = rng.randn(2, 3) * 300, rng.randn(3), rng.randn(6, 2)
+    theta = np.concatenate([W.ravel(), b])
+    scores = X @ W + b
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    probs = LinearModel().probabilities(theta, X)
+    np.testing.assert_allclose(probs, expected.T, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
