@@ -41,6 +41,15 @@ def charts(at) -> dict[str, dict]:
     return out
 
 
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Until ``condition()`` holds; the timeout only keeps a broken run from hanging the suite."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {condition}")
+        time.sleep(0.01)
+
+
 def button(at, label):
     return next(b for b in at.button if b.label == label)
 
@@ -76,15 +85,18 @@ def test_step_adds_exactly_one_and_reset_returns_to_zero():
 def test_start_trains_in_the_background_and_pause_holds():
     at = app({"speed": "1000", "iterations": "100000"})
     button(at, "Start").click().run()
-    time.sleep(0.5)
+    (trainer,) = Trainer._running  # the page's run, training on its own thread
+    wait_for(lambda: trainer.snapshot.iteration > 0)  # events, not a time: the thread has stepped
     at.run()
     first = iteration(at)
     assert first > 0
     button(at, "Pause").click().run()
     held = iteration(at)
-    time.sleep(0.3)
+    # Pause ended the training thread: nothing can step the run any more, however long one waits.
+    assert not trainer.running and not (trainer._thread and trainer._thread.is_alive())
+    assert trainer.snapshot.iteration == held >= first
     at.run()
-    assert iteration(at) == held >= first
+    assert iteration(at) == held
 
 
 def test_new_step_size_keeps_progress_new_data_resets():
@@ -291,9 +303,11 @@ def test_iteration_cap_and_speed_controls():
     at.select_slider(key="cfg_speed").set_value(1000.0).run()
     at.number_input(key="cfg_iterations").set_value(100000).run()
     button(at, "Start").click().run()
-    time.sleep(0.4)
+    (trainer,) = Trainer._running
+    assert trainer.snapshot.config.speed == 1000.0  # the run paces itself at the chosen speed ...
+    wait_for(lambda: trainer.snapshot.iteration > 100)  # ... past the old cap (how fast is bench/'s business)
     at.run()
-    assert iteration(at) > 100  # 1000 iterations per second
+    assert iteration(at) > 100
     button(at, "Pause").click().run()
 
 

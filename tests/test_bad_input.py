@@ -8,7 +8,7 @@ import unicodedata
 from urllib.parse import parse_qs
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies
+from hypothesis import HealthCheck, example, given, settings, strategies
 from streamlit.testing.v1 import AppTest
 
 from softmax.config import SETTINGS
@@ -40,6 +40,11 @@ def run_page(query: dict) -> AppTest:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(strategies.dictionaries(strategies.sampled_from(KEYS), VALUES, max_size=6))
+# Found by this test while it was unseeded (1 run in 13): a fractional whole number was rounded with no
+# notice. Kept as explicit examples, run every time whatever the profile.
+@example({"classes": "1.5"})
+@example({"iterations": "2.5", "seed": "0.5"})
+@example({"hidden": "1e1", "batch_size": "-0.5"})
 def test_any_query_string_renders_a_page_with_notices(query):
     at = run_page(query)
     assert not at.exception, (query, at.exception)

@@ -94,3 +94,14 @@ def test_reg_zero_is_allowed_but_not_small_negative():
     assert Config(reg=0.0).reg == 0.0
     with pytest.raises(ValueError, match="reg must be 0 or between"):
         Config(reg=-1e-3)
+
+
+WHOLE = [name for name in SETTINGS if type(getattr(Config(), name)) is int]
+
+
+@pytest.mark.parametrize("name", WHOLE)
+def test_a_fraction_for_a_whole_number_setting_gets_a_notice(name):
+    """The bug tests/test_bad_input.py's property test once found (classes=1.5 became 2 silently): every
+    whole-number setting given a fraction names the value it replaced."""
+    config, notices = Config.from_query({name: "1.5"})
+    assert getattr(config, name) != 1.5 and len(notices) == 1 and "'1.5'" in notices[0], (name, notices)

@@ -1,0 +1,246 @@
+"""Tests written to kill mutants that survived the rest of the suite (docs/mutation.md, tools/mutation.py).
+
+Each checks something a student would see wrong if the mutant were the code: a loss that does not
+match the loss the page prints, a gradient check that misses a wrong gradient or blames a right one,
+a number that overflows where the notes promise it cannot.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from softmax import Config, Run, check_gradient, check_snapshot
+from softmax.gradcheck import CHECKED, SKIPPED, _sample, relative_error
+from softmax.models.losses import SoftmaxLoss, SVMLoss
+
+
+# -- softmax/models/losses.py ---------------------------------------------------------------------------------
+def cs231n_softmax(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The notes' softmax loss and dscores for scores (N, K), written plainly (with the row max taken off)."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    N = len(y)
+    dscores = probs.copy()
+    dscores[range(N), y] -= 1
+    return float(-np.log(probs[range(N), y]).sum() / N), dscores / N
+
+
+def cs231n_svm(scores: np.ndarray, y: np.ndarray, delta: float = 1.0) -> tuple[float, np.ndarray]:
+    """CS231n's svm_loss_naive on scores: a loop over the examples and classes."""
+    N, K = scores.shape
+    loss, dscores = 0.0, np.zeros_like(scores)
+    for i in range(N):
+        for j in range(K):
+            if j == y[i]:
+                continue
+            margin = scores[i, j] - scores[i, y[i]] + delta
+            if margin > 0:
+                loss += margin
+                dscores[i, j] += 1
+                dscores[i, y[i]] -= 1
+    return loss / N, dscores / N
+
+
+def call(loss, scores: np.ndarray) -> tuple[float, np.ndarray]:
+    dscoresT = np.zeros(scores.T.shape)
+    value = loss(np.ascontiguousarray(scores.T), dscoresT)
+    return value, dscoresT.T
+
+
+@pytest.mark.parametrize("N", [1, 2, 7])
+def test_the_softmax_loss_of_one_two_and_seven_examples_is_the_notes_mean(N):
+    """A dataset of a single point (the page's own-data tab allows one) is a mean over one example: the
+    loss is -log p_y itself and dscores = p - onehot, not halved."""
+    rng = np.random.RandomState(N)
+    scores, y = rng.randn(N, 3) * 3, rng.randint(0, 3, N)
+    value, dscores = call(SoftmaxLoss(y, 3), scores)
+    expected, expected_d = cs231n_softmax(scores, y)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(dscores, expected_d, rtol=1e-12, atol=1e-15)
+    assert SoftmaxLoss.extended(scores, y)[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("N", [1, 2, 7])
+def test_the_svm_loss_of_one_two_and_seven_examples_is_the_naive_loop(N):
+    rng = np.random.RandomState(10 + N)
+    scores, y = rng.randn(N, 4), rng.randint(0, 4, N)
+    value, dscores = call(SVMLoss(y, 4), scores)  # delta's default is CS231n's 1
+    expected, expected_d = cs231n_svm(scores, y)
+    assert expected > 0 and value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(dscores, expected_d, rtol=1e-12, atol=1e-15)
+
+
+def test_the_svms_extended_loss_is_its_loss_and_its_kinks_are_the_violated_margins():
+    """The gradient check evaluates ``extended`` and compares kink patterns: its value must be the loss the
+    page prints, and the pattern the violated margins only (the true class is never a margin)."""
+    rng = np.random.RandomState(3)
+    scores, y = rng.randn(9, 4), rng.randint(0, 4, 9)
+    value, active = SVMLoss.extended(scores, y)
+    loss = SVMLoss(y, 4)
+    assert value == pytest.approx(call(loss, scores)[0], rel=1e-12) == pytest.approx(cs231n_svm(scores, y)[0])
+    np.testing.assert_array_equal(active, loss.parts["active"] > 0)
+    assert not active[np.arange(9), y].any()
+    assert 0 < active.sum() < active.size - 9  # some margins violated, some not: the test can tell
+
+
+def test_the_softmax_losses_stay_finite_however_large_or_spread_the_scores():
+    """The notes' warning about exp(): with the row's own max taken off, no score overflows or underflows the
+    loss -- neither a large score in one row nor rows of very different size in one batch."""
+    scores = np.array([[800.0, 0.0, 1.0], [0.0, 1.0, 2.0], [-900.0, -905.0, -899.0]])
+    y = np.array([0, 2, 1])
+    expected = (math.log1p(math.exp(-799) + math.exp(-800))
+                + (math.log(math.exp(0) + math.exp(1) + math.exp(2)) - 2)
+                + (math.log(math.exp(-1) + math.exp(-6) + 1) + 6)) / 3
+    assert SoftmaxLoss.extended(scores, y)[0] == pytest.approx(expected, rel=1e-12)
+    assert call(SoftmaxLoss(y, 3), scores)[0] == pytest.approx(expected, rel=1e-12)
+
+
+# -- softmax/gradcheck.py ------------------------------------------------------------------------------------------
+def test_relative_error_of_infinite_or_huge_values_is_nan_or_finite_without_a_warning():
+    """inf - inf and 1e308 - (-1e308) would warn (and the suite turns softmax's RuntimeWarnings into errors):
+    a diverged run's check reads "not a number", quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = relative_error([np.inf, 1e308, 0.0], [np.inf, -1e308, 0.0])
+    assert math.isnan(out[0]) and out[1] > 1 and out[2] == 0.0  # 1e308 - -1e308 overflows: inf
+
+
+def test_relative_error_is_zero_where_both_values_are_zero_whatever_the_memory_held():
+    """0/0 is defined as 0 (nothing to compare), not whatever an uninitialized output array happens to hold."""
+    for _ in range(20):
+        junk = np.full(4096, 7.0)  # freed just before: the next array of this size may reuse its memory
+        del junk
+        out = relative_error(np.zeros(4096), np.zeros(4096))
+        assert not out.any()
+
+
+def test_a_large_model_gets_its_budget_shared_and_every_parameter_at_least_8_entries():
+    masks = _sample({"W": (1000,), "b": (10,)}, 100, 0)
+    assert masks["W"].sum() == 100 * 1000 // 1010 and masks["b"].sum() == 8
+    assert all(m.dtype == bool for m in masks.values())
+    whole = _sample({"W": (20, 3), "b": (3,)}, 63, 0)  # exactly the budget: all of it
+    assert all(m.all() for m in whole.values())
+
+
+def test_the_pages_budget_reaches_the_check():
+    run = Run(Config(points_per_class=50, classes=10, model="two-layer", hidden=20))
+    check = check_snapshot(run.snapshot(), budget=64)
+    entries = sum(s.size for s in check.status.values())
+    assert entries > 64 and entries - check.count(SKIPPED) <= 64 + 8 * len(check.status)
+
+
+def test_a_check_leaves_the_callers_gradient_alone_and_its_own_arrays_read_only():
+    run = Run(Config())
+    snap = run.snapshot()
+    grads = {name: np.array(g) for name, g in snap.grads.items()}
+    check = check_gradient(snap.model, dict(snap.params), snap.X, snap.y, snap.reg, grads)
+    assert check.h == 1e-5  # CS231n's step, as the page states it
+    assert all(g.flags.writeable for g in grads.values())  # the caller's arrays: still its own
+    for table in (check.analytic, check.numeric, check.resolution, check.rel_error, check.status):
+        for name, a in table.items():
+            assert not a.flags.writeable and not np.shares_memory(a, grads[name])
+
+
+def test_weights_that_are_not_finite_read_not_a_number_without_a_warning():
+    run = Run(Config())
+    snap = run.snapshot()
+    params = {k: np.array(v) for k, v in snap.params.items()}
+    params["W"][0, 0] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check = check_gradient(snap.model, params, snap.X, snap.y, snap.reg, dict(snap.grads))
+    assert not check.passed and check.verdict.startswith("not a number")
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_the_case_studys_start_checks_good_for_both_losses(loss):
+    """At iteration 0 the SVM's gradient is ~1e-3 and its loss's rounding noise over h sets the resolution:
+    a resolution made too fine (the noise times h instead of over h) reads a correct gradient as wrong."""
+    check = check_snapshot(Run(Config(loss=loss)).snapshot())
+    assert check.passed and check.verdict.startswith("good") and check.count(CHECKED) > 0
+
+
+# -- softmax/models/linear.py -------------------------------------------------------------------------------------
+def test_the_linear_models_scores_for_new_points_add_b():
+    """LinearModel.scores colours the decision regions and predicts new points: X W + b, with b's sign."""
+    from softmax.models import LinearModel
+
+    rng = np.random.RandomState(5)
+    W, b, X = rng.randn(2, 3), rng.randn(3), rng.randn(7, 2)
+    theta = np.concatenate([W.ravel(), b])
+    np.testing.assert_allclose(LinearModel().scores(theta, X), (X @ W + b).T, rtol=1e-12)
+
+
+def test_one_point_classified_right_is_full_accuracy_and_b_is_not_regularized():
+    from softmax.models import LinearModel
+
+    X, y = np.array([[1.0, 2.0]]), np.array([1])
+    model = LinearModel()
+    ws = model.workspace(X, y, 3)
+    theta = np.concatenate([np.zeros(6), [0.0, 5.0, 0.0]])  # b alone makes class 1 win
+    result = ws.run(theta, reg=0.5)
+    assert result.accuracy == 1.0  # one point, right: 100 %, not 50 %
+    theta[6:] = [1.0, 2.0, 3.0]
+    ws.run(theta, reg=0.5)
+    np.testing.assert_array_equal(ws.grads_reg["b"], 0.0)  # reg*W only: the notes do not regularize b
+    np.testing.assert_array_equal(ws.grads["b"], ws.grads_data["b"])
+
+
+# -- softmax/export.py ---------------------------------------------------------------------------------------------
+def test_the_scripts_header_names_every_setting_that_reproduces_the_run():
+    """A student reads the downloaded script's header to know which run it is: every setting but the page's own
+    pacing (speed, refresh), and they give back the same run."""
+    from softmax.export import export_script
+
+    config = Config(dataset="circles", classes=4, seed=3, step_size=0.5, reg=0.01, iterations=50, speed=7.0)
+    line = next(x for x in export_script(config).splitlines() if x.startswith("Settings: "))
+    pairs = dict(p.split("=", 1) for p in line.removeprefix("Settings: ").split(", "))
+    assert pairs.pop("print_every") == "10" and not {"speed", "refresh"} & set(pairs)
+    again, notices = Config.from_query(pairs)
+    assert notices == [] and again == config.with_changes(speed=Config().speed)
+
+
+def test_the_script_says_why_a_run_stopped_in_the_command_lines_words():
+    from softmax.export import GREW, INFINITE, export_script
+
+    script = export_script(Config(step_size=1e6))
+    for why in (GREW, INFINITE):
+        assert f"diverged at iteration %d ({why}): the step size 1e+06 is too large" in script
+
+
+@pytest.mark.parametrize("why", ['a "quoted" reason', "a back\\slash"])
+def test_a_reason_the_scripts_print_cannot_hold_is_refused_by_name(why):
+    from softmax.export import _message
+
+    with pytest.raises(ValueError, match="cannot make a print statement of"):
+        _message(why, 1.0)
+
+
+def test_a_percent_sign_in_a_reason_is_escaped_for_the_scripts_print():
+    from softmax.export import _message
+
+    line = _message("grew 50% in one step", 1.0)
+    assert "50%% in" in line and line.count("%d") == 1
+    assert line % 7 == "diverged at iteration 7 (grew 50% in one step): the step size 1 is too large; " \
+        "try a smaller one"
+
+
+# -- softmax/models/base.py ----------------------------------------------------------------------------------------
+def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
+    """What the decision regions' paleness and a point's hover show: each point's K probabilities, summing to 1,
+    stable for large scores."""
+    from softmax.models import LinearModel
+
+    rng = np.random.RandomState(8)
+    W, b, X = rng.randn(2, 3) * 300, rng.randn(3), rng.randn(6, 2)
+    theta = np.concatenate([W.ravel(), b])
+    scores = X @ W + b
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    probs = LinearModel().probabilities(theta, X)
+    np.testing.assert_allclose(probs, expected.T, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)

@@ -1,0 +1,209 @@
+"""Mutation testing of the numeric core and the explainer's numbers, scored like a benchmark.
+
+    python3 tools/mutation.py                                   every target module (tens of minutes)
+    python3 tools/mutation.py softmax/models/losses.py ...      these modules only
+    python3 tools/mutation.py --changed-since v0.1.0            target modules changed since a git ref
+    python3 tools/mutation.py --changed-since HEAD~1 --time-box 240 --fail-under 90     CI's fast mode
+    python3 tools/mutation.py --report                          the score of what was run, without running
+
+mutmut (configured in pyproject.toml, [tool.mutmut]) copies softmax/ and tests/ to mutants/, makes every
+mutant of every function of the target modules, and runs, for each mutant, the selected pure-numpy tests
+that call its function. Results stay in mutants/ between runs: a second run tests only what changed.
+Inspect a survivor with ``python3 -m mutmut show NAME``; ``python3 -m mutmut browse`` browses them all.
+
+Score per module = killed / (mutants - equivalent): a timeout counts as killed (the mutant hangs the
+tests), "no tests" as survived (no selected test runs that code). EQUIVALENT lists the mutants that no
+test can kill because they change nothing observable, each with the reason (docs/mutation.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# mutant name -> why it changes nothing a test (or a student) could observe
+_AXIS0 = "ufunc.reduce's default axis is 0: dropping axis=0 reduces along the same axis"
+EQUIVALENT: dict[str, str] = {
+    "softmax.models.losses.xǁSoftmaxLossǁ__call____mutmut_6": _AXIS0,
+    "softmax.models.losses.xǁSoftmaxLossǁ__call____mutmut_26": _AXIS0,
+    "softmax.models.losses.xǁSVMLossǁ__call____mutmut_6": _AXIS0,
+    "softmax.models.losses.xǁSVMLossǁ__call____mutmut_54": _AXIS0,
+    "softmax.models.losses.xǁSVMLossǁ__call____mutmut_11": "out=None: the product goes to a new array instead of "
+    "the margins buffer, which the next line overwrites anyway (memory, not values)",
+    "softmax.models.losses.xǁSVMLossǁ__call____mutmut_14": "as _11: the product's buffer only",
+    "softmax.models.losses.xǁSVMLossǁ__call____mutmut_34": "casting='unsafe' dropped: bool to float64 is a safe "
+    "cast, allowed by the default 'same_kind'",
+    "softmax.models.losses.xǁSVMLossǁextended__mutmut_7": "the true class's margin set to None (NaN) instead of 0: "
+    "NaN > 0 is False, so it is inactive and counts 0 in the sum exactly as 0 does",
+    # softmax/gradcheck.py
+    **{f"softmax.gradcheck.x_relative_error__mutmut_{n}": "dtype float dropped from one operand: the inputs are "
+       "float arrays already and the other operand stays float, so the arithmetic is float64 either way"
+       for n in (4, 6, 8, 10)},
+    "softmax.gradcheck.x_relative_error__mutmut_45": "None instead of np.nan assigned into a float array is NaN",
+    "softmax.gradcheck.x__sample__mutmut_10": "total == budget: the 'sample' path then takes every entry as well",
+    "softmax.gradcheck.x__sample__mutmut_30": "replace=None is falsy: the same draw without replacement",
+    "softmax.gradcheck.x__sample__mutmut_35": "n == size drawn as a permutation: every entry, as slice(None) "
+    "(only later parameters' random sample differs: as valid a sample, no guarantee is tied to which)",
+    "softmax.gradcheck.x_check_gradient__mutmut_1": "seed 1 instead of 0 for the sample: another equally valid sample",
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "X's dtype: X times the long double weights is long "
+       "double whatever X's own dtype (its float64 values are exact in long double)" for n in (5, 7)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "the plain whole-loss evaluation instead of the model's "
+       "incremental evaluator: the same loss values, slower" for n in (27, 31, 32)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "K or D of the layout used only to flatten the given "
+       "parameters, which does not depend on them" for n in (44, 46, 47, 50, 51)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "dtype float dropped for arrays that are float64 already"
+       for n in (62, 64, 93, 95, 208, 210)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "status array int64 instead of int8: the same codes"
+       for n in (109, 112)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "zip's strict flag on the index arrays of one "
+       "np.nonzero, always of equal length" for n in (113, 115, 117)},
+    **{f"softmax.gradcheck.x_check_gradient__mutmut_{n}": "< instead of <= against the resolution: differs only "
+       "when a value equals the resolution to the last bit" for n in (177, 179)},
+    "softmax.gradcheck.x_check_gradient__mutmut_190": "None instead of np.nan assigned into a float array is NaN",
+    "softmax.gradcheck.x__ro__mutmut_5": "np.array copies by default: copy=True dropped changes nothing",
+    "softmax.gradcheck.x__ro__mutmut_7": "writeable = None is falsy: read-only as with False",
+    # softmax/models/linear.py
+    "softmax.models.linear.xǁLinearWorkspaceǁ__init____mutmut_1": "delta's default: LinearModel.workspace always "
+    "passes its own delta",
+    **{f"softmax.models.linear.xǁLinearModelǁ__init____mutmut_{n}": "the loss's default name misspelt: every name but "
+       "'svm' is the softmax loss (make_loss, extended)" for n in (1, 2)},
+    "softmax.models.linear.xǁLinearModelǁinit__mutmut_1": "notes' default: every caller passes it",
+    "softmax.models.linear.xǁLinearModelǁscores__mutmut_11": "reshape(D + 1, -2): numpy takes any negative size as "
+    "'whatever fits', as -1",
+    "softmax.models.linear.xǁLinearModelǁextended__mutmut_14": "self.delta dropped for the default 1.0: no setting "
+    "makes the SVM's margin other than 1, so self.delta is always 1.0",
+    # softmax/export.py
+    **{f"softmax.export.x__message__mutmut_{n}": "another placeholder (None or 918273646): any value that appears once "
+       "in the line is replaced by %d the same way" for n in (1, 2)},
+    **{f"softmax.export.x_export_script__mutmut_{n}": "the branch for a generator without _labels: every dataset's "
+       "generator calls _labels" for n in (14, 74)},
+}
+
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+def targets() -> list[str]:
+    """The target files, from [tool.mutmut] only_mutate (globs)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    files: list[str] = []
+    for pattern in config["only_mutate"]:
+        files += sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(pattern) if p.suffix == ".py")
+    return files
+
+
+def module_of(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def changed_since(ref: str) -> list[str]:
+    r = subprocess.run(["git", "diff", "--name-only", ref, "--", "softmax"], cwd=ROOT, capture_output=True,
+                       text=True)
+    if r.returncode != 0:  # e.g. a shallow clone without that commit
+        print(f"cannot compare with {ref}: {r.stderr.strip()}")
+        return []
+    return [p for p in targets() if p in r.stdout.split()]
+
+
+def run_mutmut(modules: list[str], max_children: int, time_box: float | None) -> None:
+    """mutmut run on the mutants of these modules; stopped after time_box seconds (what was tested is kept)."""
+    patterns = [f"{module_of(m)}.*" for m in modules]
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *patterns]
+    print("$", " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+    try:
+        proc.wait(timeout=time_box)
+    except subprocess.TimeoutExpired:
+        print(f"time box of {time_box:g} s reached: stopping mutmut (the untested mutants count as not checked)")
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def results(modules: list[str]) -> dict[str, dict[str, str]]:
+    """{module path: {mutant name: status}} from mutmut's files in mutants/."""
+    from mutmut.__main__ import status_by_exit_code
+
+    out: dict[str, dict[str, str]] = {}
+    for path in modules:
+        meta = ROOT / "mutants" / (path + ".meta")
+        if meta.exists():
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            out[path] = {name: status_by_exit_code[code] for name, code in codes.items()}
+    return out
+
+
+def report(by_module: dict[str, dict[str, str]], verbose: bool) -> float | None:
+    """Print one line per module and the total; return the total score (%), None if nothing was tested."""
+    print(f"{'module':34} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} {'untested':>8} {'score':>6}")
+    totals = [0, 0, 0, 0, 0]
+    survivors: list[tuple[str, str]] = []
+    for path, statuses in by_module.items():
+        killed = sum(s in KILLED for s in statuses.values())
+        equivalent = sum(name in EQUIVALENT and s not in KILLED for name, s in statuses.items())
+        untested = sum(s in ("not checked", "check was interrupted by user") for s in statuses.values())
+        survived = len(statuses) - killed - equivalent - untested
+        survivors += [(n, s) for n, s in statuses.items()
+                      if s not in KILLED and n not in EQUIVALENT and s not in ("not checked",
+                                                                               "check was interrupted by user")]
+        row = [len(statuses), killed, survived, equivalent, untested]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        print(f"{path:34} {row[0]:7} {row[1]:6} {row[2]:8} {row[3]:6} {row[4]:8} {score(killed, survived):>6}")
+    print(f"{'total':34} {totals[0]:7} {totals[1]:6} {totals[2]:8} {totals[3]:6} {totals[4]:8} "
+          f"{score(totals[1], totals[2]):>6}")
+    if survivors:
+        print(f"\n{len(survivors)} surviving, not known equivalent (python3 -m mutmut show NAME):")
+        for name, status in survivors if verbose else survivors[:40]:
+            print(f"  {name}: {status}")
+    tested = totals[1] + totals[2]
+    return 100.0 * totals[1] / tested if tested else None
+
+
+def score(killed: int, survived: int) -> str:
+    return f"{100.0 * killed / (killed + survived):.1f}%" if killed + survived else "-"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="target files (default: every file of [tool.mutmut] only_mutate)")
+    parser.add_argument("--changed-since", metavar="REF", help="only the target files changed since this git ref")
+    parser.add_argument("--time-box", type=float, metavar="SECONDS", help="stop mutmut after this long")
+    parser.add_argument("--max-children", type=int, default=2, help="tests run in parallel (default 2)")
+    parser.add_argument("--fail-under", type=float, metavar="PERCENT", help="exit 1 if the score is lower")
+    parser.add_argument("--report", action="store_true", help="only report what earlier runs found")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every survivor")
+    args = parser.parse_args()
+
+    modules = args.modules or targets()
+    unknown = sorted(set(modules) - set(targets()))
+    if unknown:
+        parser.error(f"not a target of [tool.mutmut] only_mutate: {', '.join(unknown)}")
+    if args.changed_since:
+        modules = [m for m in changed_since(args.changed_since) if m in modules]
+        if not modules:
+            print(f"no target module changed since {args.changed_since}: nothing to mutate")
+            return 0
+    started = time.monotonic()
+    if not args.report:
+        run_mutmut(modules, args.max_children, args.time_box)
+        print(f"mutmut took {time.monotonic() - started:.0f} s")
+    total = report(results(modules), args.verbose)
+    if args.fail_under is not None and total is not None and total < args.fail_under:
+        print(f"mutation score {total:.1f}% is under {args.fail_under:g}%")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
