@@ -28,7 +28,7 @@ on what the browser still holds); the benchmark reports that as ``error=`` with 
 ``--stream`` runs the server with SOFTMAX_STREAM=1: after Start the board follows the page's live
 stream (docs/stream.md) and no fragment runs; run it beside a run without, on a quiet machine.
 
-Run: ``python bench/browser_session.py [--seconds 10] [--repeats 5] [--stream]``. Prints one ``name=value`` line
+Run: ``python -m bench.browser_session [--seconds 10] [--repeats 5] [--stream]``. Prints one ``name=value`` line
 per figure; asserts nothing about timing. Targets (the issue): >= 5 refreshes/s while training
 >= 1000 it/s; Pause effective within 0.3 s.
 """
@@ -45,15 +45,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.support import (  # noqa: E402
+from testing.support import (
     ITERATION_JS,
     chromium_page,
     cpu_seconds,
     streamlit_server,
     wait_app_ready,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERY = "?speed=2000&iterations=1000000"
 CHARTS = ("loss", "decision", "gradient_table", "gradient_history", "dscores")

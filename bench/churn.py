@@ -6,8 +6,8 @@ drops it (TCP gone) R times a second for T seconds; the server's resident memory
 every second, and at the end a student from another address checks that it can still open the
 page. Before the fix the issue measured ~2 GB held at 33 pages a second.
 
-    python bench/churn.py                          # this checkout
-    python bench/churn.py --root /tmp/before       # another checkout
+    python -m bench.churn                          # this checkout
+    python -m bench.churn --root /tmp/before       # another checkout
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from testing.hostile import Tab, serve
 
-from tests.hostile import Tab, serve  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 HEAVY = "points_per_class=500&classes=10"
 

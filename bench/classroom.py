@@ -1,13 +1,13 @@
 """Classroom load: N students on one server, each pressing Start and watching the charts refresh.
 
-Each student is a ``tests.wsclient.Session``: it loads the page over the websocket, presses
+Each student is a ``testing.wsclient.Session``: it loads the page over the websocket, presses
 Start, and follows the page's ``run_every`` fragment like a browser. After a warm-up, a
 measuring window gives, per session, chart refreshes per second (a refresh = a fragment run
 that brought new loss-chart data), and over all sessions the gaps between refreshes; for the
 server, CPU (``/proc/PID/stat`` utime + stime, in cores) and resident memory (VmRSS).
 
 With ``--pages stream`` the students follow the page's live stream instead (the same app with
-SOFTMAX_STREAM=1, docs/stream.md): each is a ``tests.streamclient.StreamTab`` that, after Start,
+SOFTMAX_STREAM=1, docs/stream.md): each is a ``testing.streamclient.StreamTab`` that, after Start,
 opens the stream, reports the first frame as the board does (the page then stops its timer), and
 counts every frame as a refresh.
 
@@ -16,10 +16,10 @@ The same is measured for bench/naive_page.py (the same page drawn with plain
 over session counts finds how many students the real page holds at >= 2 refreshes/s (5th
 percentile) with a 95th-percentile gap <= 1 s.
 
-    python bench/classroom.py                          # real vs naive at 50 sessions, then a sweep
-    python bench/classroom.py --sessions 20 --pages real --sweep ""
-    python bench/classroom.py --pace after-finish      # wait an interval after each run (slower than a browser)
-    python bench/classroom.py --pages real,stream --sessions 50 --sweep 50,100 --sweep-pages stream,real
+    python -m bench.classroom                          # real vs naive at 50 sessions, then a sweep
+    python -m bench.classroom --sessions 20 --pages real --sweep ""
+    python -m bench.classroom --pace after-finish      # wait an interval after each run (slower than a browser)
+    python -m bench.classroom --pages real,stream --sessions 50 --sweep 50,100 --sweep-pages stream,real
 
 Every run has a time budget and its server is stopped at the end; the bench ends by itself.
 The client runs on the same machine (2 cores) and its own CPU use is printed next to the server's.
@@ -38,12 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from testing.streamclient import StreamTab
+from testing.support import cpu_seconds, streamlit_server
+from testing.wsclient import ProtocolError, Session
 
-from tests.streamclient import StreamTab  # noqa: E402
-from tests.support import cpu_seconds, streamlit_server  # noqa: E402
-from tests.wsclient import ProtocolError, Session  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGES = {"real": "app.py", "stream": "app.py", "naive": "bench/naive_page.py"}
 QUERY = "speed=50&iterations=100000&refresh=5"  # a student's defaults, with a run long enough to last

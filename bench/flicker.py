@@ -10,19 +10,18 @@ headless Chromium once per mode, and samples the page every 50 ms inside the bro
 - drawn/s: changes of each chart's title (it carries the frame number) per second,
   averaged over the charts, against the frames/s the server produced.
 
-Run: ``python bench/flicker.py [--seconds 10]``. Prints one line per mode.
+Run: ``python -m bench.flicker [--seconds 10]``. Prints one line per mode.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+from testing.support import chromium_page, streamlit_server, wait_app_ready
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.support import chromium_page, streamlit_server, wait_app_ready  # noqa: E402
 
 PAGE = "bench/flicker_page.py"
 CHARTS = 4

@@ -9,15 +9,12 @@ carries the frame number, so a browser can count the refreshes it actually drew.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ui.plotly_live import Panel, plotly_board, plotly_live  # noqa: E402
+from ui.plotly_live import Panel, plotly_board, plotly_live
 
 MODES = ("plotly_chart", "plotly_live", "plotly_board")
 HEIGHT = 320

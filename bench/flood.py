@@ -7,8 +7,8 @@ Then a client from 127.0.0.2 sends 1 000 whole-page reruns over one websocket as
 refreshes and its refreshes per second, and how many runs the flooding page got.
 The issue measured ~5 s of stalled server for 1 000 queued reruns.
 
-    python bench/flood.py                        # this checkout
-    python bench/flood.py --root /tmp/before     # another checkout
+    python -m bench.flood                        # this checkout
+    python -m bench.flood --root /tmp/before     # another checkout
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from testing.hostile import HealthProbe, Tab, serve
+from testing.support import cpu_seconds
 
-from tests.hostile import HealthProbe, Tab, serve  # noqa: E402
-from tests.support import cpu_seconds  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 WINDOW = 15.0
 

@@ -1,6 +1,6 @@
 """Server cost of one frame of the page: building every chart from a snapshot, and its size.
 
-    python bench/frame.py
+    python -m bench.frame
 
 Prints the median CPU time to build all figures (the linear model and the 2-layer net
 with H = 100, K=3 and K=10) and the bytes of their JSON, which is what the page sends per
@@ -14,18 +14,15 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads
 
-import plotly.graph_objects as go  # noqa: E402
+import plotly.graph_objects as go
 
-from softmax.config import Config  # noqa: E402
-from softmax.runner import Trainer  # noqa: E402
-from viz.figures import all_figures  # noqa: E402
+from softmax.config import Config
+from softmax.runner import Trainer
+from viz.figures import all_figures
 
 
 def median_ms(fn, repeats: int = 31) -> float:

@@ -11,8 +11,8 @@ warm-up, a measuring window gives:
   interval the server gave its tabs, and how many of its tabs got to train;
 - the server's CPU.
 
-    python bench/greedy_client.py                       # this checkout
-    python bench/greedy_client.py --root /tmp/before    # another checkout (git archive of a commit)
+    python -m bench.greedy_client                       # this checkout
+    python -m bench.greedy_client --root /tmp/before    # another checkout (git archive of a commit)
 
 SOFTMAX_MAX_RUNNING is raised to 100 so that, before the fix, all 80 greedy tabs can train, and
 SOFTMAX_NEW_PAGES_PER_MINUTE to 1000 so that all 80 open at once (by default an address opens 60
@@ -28,12 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from testing.hostile import Tab, serve
+from testing.support import cpu_seconds
+from testing.wsclient import ProtocolError
 
-from tests.hostile import Tab, serve  # noqa: E402
-from tests.support import cpu_seconds  # noqa: E402
-from tests.wsclient import ProtocolError  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 STUDENT = "speed=50&iterations=100000&refresh=5"
 GREEDY = "speed=50&iterations=100000&refresh=10"

@@ -19,8 +19,8 @@ after it:
 - how long until the server's thread count is back to where it was before Start (the training
   threads have ended).
 
-    python bench/mass_disconnect.py                          # N = 10, 30, 50 on this checkout
-    python bench/mass_disconnect.py --root /tmp/before       # the same against another checkout
+    python -m bench.mass_disconnect                          # N = 10, 30, 50 on this checkout
+    python -m bench.mass_disconnect --root /tmp/before       # the same against another checkout
 
 The "before" figures in the README came from a copy of the commit before the fix
 (``git archive <commit> | tar -x -C /tmp/before``).
@@ -35,11 +35,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from testing.hostile import HealthProbe, Tab, serve
+from testing.support import thread_count
 
-from tests.hostile import HealthProbe, Tab, serve  # noqa: E402
-from tests.support import thread_count  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DOOMED = "points_per_class=500&classes=10&speed={speed}&iterations=100000&refresh=1"
 SURVIVOR = "speed=50&iterations=100000&refresh=5"

@@ -1,6 +1,6 @@
 """Classroom load through the balancer: one app process vs two replicas (compose.yaml), same run.
 
-The same classroom as bench/classroom.py -- N ``tests.wsclient.Session`` students load the page,
+The same classroom as bench/classroom.py -- N ``testing.wsclient.Session`` students load the page,
 press Start and follow the page's ``run_every`` fragment -- but against ``docker compose up
 --scale app=K`` behind HAProxy (deploy/haproxy), for K = 1 and then K = 2, on the images built
 once at the start. For each K a sweep raises N until a count no longer holds (every session
@@ -8,9 +8,9 @@ training, 5th-percentile refresh rate >= 2/s, 95th-percentile gap <= 1 s) and re
 count that held. Server CPU and memory are the replicas' processes (host PIDs via ``docker
 inspect``); the balancer's CPU is a column of its own; the client runs on the same machine.
 
-    python bench/replicas.py                              # K = 1 and 2, sweep 20,35,50,70,90,110
-    python bench/replicas.py --replicas 2 --sweep 60,80   # only two replicas, two counts
-    python bench/replicas.py --keep-going                 # every count, not just up to the first miss
+    python -m bench.replicas                              # K = 1 and 2, sweep 20,35,50,70,90,110
+    python -m bench.replicas --replicas 2 --sweep 60,80   # only two replicas, two counts
+    python -m bench.replicas --keep-going                 # every count, not just up to the first miss
 
 Every run has a time budget; containers, network and images are removed at the end.
 """
@@ -25,10 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.classroom import (  # noqa: E402
+from bench.classroom import (
     COLUMNS,
     QUERY,
     TARGET_GAP,
@@ -41,10 +38,12 @@ from bench.classroom import (  # noqa: E402
     session_figures,
     start,
 )
-from tests.support import cpu_seconds  # noqa: E402
-from tests.test_container import docker  # noqa: E402
-from tests.test_replicas import Cluster, replica_of  # noqa: E402
-from tests.wsclient import Session  # noqa: E402
+from testing.support import cpu_seconds
+from testing.wsclient import Session
+from tests.test_container import docker
+from tests.test_replicas import Cluster, replica_of
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def process_tree(pid: int) -> list[int]:

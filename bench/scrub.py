@@ -1,6 +1,6 @@
 """Going back in time at 100 000 iterations: how long "Go to iteration" takes, and what its checkpoints cost.
 
-    python bench/scrub.py
+    python -m bench.scrub
 
 For the linear model and the 2-layer net (H = 100), K = 3 and K = 10: a run trained to 100 000
 iterations, then ``Trainer.view`` at 41 iterations spread over the run (seeded), timed from the call to
@@ -16,19 +16,16 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from softmax.config import Config  # noqa: E402
-from softmax.run import replay  # noqa: E402
-from softmax.runner import Trainer  # noqa: E402
-from viz.figures import all_figures  # noqa: E402
+from softmax.config import Config
+from softmax.run import replay
+from softmax.runner import Trainer
+from viz.figures import all_figures
 
 ITERATIONS = 100_000
 

@@ -1,6 +1,6 @@
 """Memory per session at the largest settings a server allows, for sizing pods (deploy/sizing.py).
 
-Students (``tests.wsclient.Session``) join one server in steps: each opens the page with the largest
+Students (``testing.wsclient.Session``) join one server in steps: each opens the page with the largest
 settings (10 classes x 500 points, speed 10 000, 100 000 iterations), presses Start and follows the
 chart refreshes like a browser. After each step has trained for a while the server's resident memory
 is read (VmRSS, and its peak VmHWM, from /proc), and /_stcore/health is polled all along with the
@@ -9,9 +9,9 @@ pod would stay ready. Then every student drops off at once (a Wi-Fi blip: no clo
 sessions wait out the reconnect window (server.disconnectedSessionTTL, 120 s) in memory, and what
 the process still holds after that window is the allocator's share.
 
-    python bench/session_memory.py                      # steps of 10 up to 30 students
-    python bench/session_memory.py --steps 5,10,20 --train 30
-    python bench/session_memory.py --query 'speed=50'   # another load (default: the largest settings)
+    python -m bench.session_memory                      # steps of 10 up to 30 students
+    python -m bench.session_memory --steps 5,10,20 --train 30
+    python -m bench.session_memory --query 'speed=50'   # another load (default: the largest settings)
 
 The figures it prints are the per-student inputs of deploy/sizing.py: --idle-mib, --session-mib.
 Every run has a time budget; the server is stopped at the end.
@@ -28,12 +28,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.classroom import rss_mb, start
+from testing.support import cpu_seconds, streamlit_server
+from testing.wsclient import Session
 
-from bench.classroom import rss_mb, start  # noqa: E402
-from tests.support import cpu_seconds, streamlit_server  # noqa: E402
-from tests.wsclient import Session  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LARGEST = "dataset=spiral&classes=10&points_per_class=500&speed=10000&iterations=100000&refresh=5"
 PROBE_TIMEOUT = 5.0  # the readiness probe's timeoutSeconds (deploy/k8s/deployment.yaml)

@@ -6,8 +6,8 @@ Resident memory (VmRSS of the server) is sampled every 10 s; the first samples, 
 and the allocator warm up, are reported but not judged. Target: the largest sample after the
 warm-up at most 10 % above the first one after it.
 
-    python bench/soak.py                  # 10 minutes
-    python bench/soak.py --minutes 2
+    python -m bench.soak                  # 10 minutes
+    python -m bench.soak --minutes 2
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.classroom import rss_mb
+from testing.support import cpu_seconds, streamlit_server, thread_count
+from testing.wsclient import Session
 
-from bench.classroom import rss_mb  # noqa: E402
-from tests.support import cpu_seconds, streamlit_server, thread_count  # noqa: E402
-from tests.wsclient import Session  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_PCT = 10.0
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from softmax.config import Config, setting_info
 from softmax.presets import PRESETS
 from softmax.runner import Trainer
-from tests.support import ROOT
+from testing.support import ROOT
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from softmax.config import SETTINGS
 from softmax.data import DATASETS
 from softmax.runner import Trainer
-from tests.support import ROOT
+from testing.support import ROOT
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 import pytest
 
 from softmax.config import SETTINGS
-from tests.hostile import serve
-from tests.support import chromium_page, free_port, wait_app_ready
+from testing.hostile import serve
+from testing.support import chromium_page, free_port, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support import ROOT
+from testing.support import ROOT
 from tests.test_models import PUBLISHED_LINEAR, PUBLISHED_NET
 
 

@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from tests.support import ARTIFACTS, ITERATION_JS, ROOT, chromium_page, free_port, wait_app_ready, wait_health
+from testing.support import ARTIFACTS, ITERATION_JS, ROOT, chromium_page, free_port, wait_app_ready, wait_health
 
 BUILD_TIMEOUT = 900  # pip installs streamlit inside the build
 HEALTH_TIMEOUT = 120

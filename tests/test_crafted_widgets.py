@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from tests.hostile import Tab, serve
-from tests.support import ROOT
+from testing.hostile import Tab, serve
+from testing.support import ROOT
 
 pytestmark = pytest.mark.slow
 QUERY = "speed=200&iterations=100000"

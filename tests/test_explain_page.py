@@ -19,7 +19,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from softmax.config import Config
-from tests.support import ROOT
+from testing.support import ROOT
 from tests.test_explain import NOTES_LINEAR, NOTES_NET, notes_stream, oracle
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
@@ -278,7 +278,7 @@ def test_clicking_a_points_centre_picks_that_point_in_chromium():
     drawn). Click the centres of crowded points and of an arm's end: each pick is the point clicked."""
     import time
 
-    from tests.support import chromium_page, streamlit_server, wait_app_ready
+    from testing.support import chromium_page, streamlit_server, wait_app_ready
 
     with streamlit_server() as (base, _proc), chromium_page(1280, 1200) as page:
         page.goto(f"{base}/?view=Explain+the+gradient")

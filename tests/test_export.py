@@ -36,7 +36,7 @@ from softmax.cli import train
 from softmax.config import Config
 from softmax.export import export_script
 from softmax.presets import PRESETS
-from tests.support import ROOT
+from testing.support import ROOT
 from tests.test_models import PUBLISHED_LINEAR, PUBLISHED_NET
 
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # a shared 2-core machine: no BLAS helper threads

@@ -22,8 +22,8 @@ import time
 import pytest
 
 from softmax.limits import ServerLimits
-from tests.hostile import Tab, serve
-from tests.wsclient import ProtocolError
+from testing.hostile import Tab, serve
+from testing.wsclient import ProtocolError
 
 pytestmark = pytest.mark.slow
 GREEDY, WINDOW = 80, 15.0

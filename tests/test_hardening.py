@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from softmax.limits import ServerLimits
-from tests.hostile import Tab, serve
+from testing.hostile import Tab, serve
 from ui.server import (
     UPLOAD_BYTES,
     Bucket,

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from deploy.sizing import PLACEMENTS, PodFigures, busiest_pod, plan, prob_busiest_at_most, simulate_busiest_pod
-from tests.support import ROOT
+from testing.support import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
 # The oldest minor version still in common support, and the newest the validator knows.

@@ -32,8 +32,8 @@ import time
 
 import pytest
 
-from tests.support import streamlit_server, thread_count
-from tests.wsclient import Session
+from testing.support import streamlit_server, thread_count
+from testing.wsclient import Session
 
 pytestmark = pytest.mark.slow
 

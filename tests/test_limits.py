@@ -8,7 +8,7 @@ import pytest
 
 from softmax.config import Config
 from softmax.limits import MAX_ADDRESS_FRACTION, VARIABLES, LimitError, ServerLimits, env_name
-from tests.support import ROOT
+from testing.support import ROOT
 
 INT_VARIABLES = [name for name, v in VARIABLES.items() if v.kind is int]
 

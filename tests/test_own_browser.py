@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

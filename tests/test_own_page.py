@@ -9,7 +9,7 @@ import warnings
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support import ROOT
+from testing.support import ROOT
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 

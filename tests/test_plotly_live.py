@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -21,8 +21,8 @@ import pytest
 from softmax.config import Config
 from softmax.limits import ServerLimits
 from softmax.runner import Trainer
-from tests.hostile import Tab, serve
-from tests.support import ROOT, thread_count
+from testing.hostile import Tab, serve
+from testing.support import ROOT, thread_count
 from ui.sessions import Registry, Seat
 
 LARGEST = Config(points_per_class=500, classes=10, speed=10_000, iterations=100_000)  # 5 000 points, fastest

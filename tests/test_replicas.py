@@ -59,7 +59,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ITERATION_JS, ROOT, free_port, wait_app_ready
+from testing.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ITERATION_JS, ROOT, free_port, wait_app_ready
 from tests.test_container import BUILD_TIMEOUT, HEALTH_TIMEOUT, docker, require_engine
 
 pytestmark = [pytest.mark.container, pytest.mark.slow, pytest.mark.browser]

@@ -16,7 +16,7 @@ import pytest
 from softmax.config import Config
 from softmax.limits import MAX_ADDRESS_FRACTION, ServerLimits
 from softmax.runner import TooManyTrainers, Trainer
-from tests.hostile import Tab, serve
+from testing.hostile import Tab, serve
 from ui import sessions
 from ui.sessions import ADDRESS_BURST, FULL_RUN, LOCAL, Registry, Seat, pace
 

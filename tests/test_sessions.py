@@ -22,7 +22,7 @@ import urllib.request
 
 import pytest
 
-from tests.support import (
+from testing.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ITERATION_JS,

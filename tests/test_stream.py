@@ -12,9 +12,9 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.hostile import serve
-from tests.streamclient import StreamTab, open_stream
-from tests.support import cpu_seconds, thread_count
+from testing.hostile import serve
+from testing.streamclient import StreamTab, open_stream
+from testing.support import cpu_seconds, thread_count
 from ui.stream import BUILDERS
 
 QUERY = "speed=200&iterations=100000&refresh=5"

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.support import ARTIFACTS, ROOT, chromium_page, streamlit_server, wait_app_ready
+from testing.support import ARTIFACTS, ROOT, chromium_page, streamlit_server, wait_app_ready
 from tests.test_browser import button, iteration, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ARTIFACTS, ROOT, chromium_page, streamlit_server, wait_app_ready
+from testing.support import ARTIFACTS, ROOT, chromium_page, streamlit_server, wait_app_ready
 from viz.style import DARK, LIGHT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,6 +1,6 @@
 """A protocol client that follows the page's live stream like the board does (docs/stream.md).
 
-``StreamTab`` is a ``tests.hostile.Tab`` that also reads the board's data (the chart component's
+``StreamTab`` is a ``testing.hostile.Tab`` that also reads the board's data (the chart component's
 JSON) on every run, so it knows the stream's URL and token; ``follow_stream()`` opens the stream
 with the page's Origin, reports its first frame as the board's ``stream`` state (after which the
 page stops its timer) and records every frame; on ``{"type": "stopped"}`` it sends the board's
@@ -26,8 +26,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.hostile import Tab
-from tests.wsclient import ProtocolError
+from testing.hostile import Tab
+from testing.wsclient import ProtocolError
 
 BOARD = "charts"  # the Watch tab's board key (ui/charts.py)
 

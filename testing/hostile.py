@@ -1,7 +1,7 @@
 """What the hostile-client tests and benches share: a protocol client that does what a browser never
 would, and a server launcher that can serve another checkout (for before/after benches).
 
-``Tab`` is a ``tests.wsclient.Session`` that also
+``Tab`` is a ``testing.wsclient.Session`` that also
 - connects from a chosen loopback source address (127.0.0.2, ...), so that one test can play
   several client addresses against one server on 127.0.0.1;
 - remembers every widget the page drew (id, element type, label) and every exception element;
@@ -28,8 +28,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import ARTIFACTS, ROOT, free_port, wait_health
-from tests.wsclient import XSRF_PLACEHOLDER, ProtocolError, Session
+from testing.support import ARTIFACTS, ROOT, free_port, wait_health
+from testing.wsclient import XSRF_PLACEHOLDER, ProtocolError, Session
 
 WIDGETS = ("selectbox", "slider", "number_input", "button", "button_group", "download_button", "bidi_component")
 
