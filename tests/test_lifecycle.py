@@ -1,4 +1,4 @@
-"""Session lifecycle over the page's own websocket protocol (tests/wsclient.py).
+"""Session lifecycle over the page's own websocket protocol (testing/wsclient.py).
 
 (a) A hundred students press Start and then vanish without a close handshake, as closed laptops
 do, in four waves of 25. After each wave the server's thread count (``/proc/<pid>/task``) must come

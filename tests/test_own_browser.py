@@ -1,7 +1,7 @@
 """Your own points in a real browser: clicks on the decision regions add points, where they were clicked.
 
 Chromium headless at /usr/bin/chromium, a server on a free loopback port stopped in teardown
-(tests/support.py). The screenshot is kept in test-artifacts/ to be looked at.
+(testing/support.py). The screenshot is kept in test-artifacts/ to be looked at.
 """
 
 from __future__ import annotations
