@@ -110,6 +110,7 @@ class Run:
         self.params = self.layout.views(self.theta)
         self.optimizer = {"learning_rate": config.step_size}
         self.batch_rng = np.random.RandomState([config.seed, BATCH_STREAM])
+        self._rng_state: tuple | None = None  # its state as last read, until the next draw
         self._theta_prev = np.empty_like(self.theta)
         self.iteration = 0
         self.log: list[Change] = []
@@ -171,6 +172,7 @@ class Run:
         if B == 0 or len(self.y) == 0:
             return self.ws.grad
         idx = self.batch_rng.randint(len(self.y), size=B)
+        self._rng_state = None  # the stream moved on
         batch = self.model.workspace(self.X[idx], self.y[idx], self.config.classes)
         batch.run(self.theta, self.config.reg)
         return batch.grad
@@ -326,10 +328,11 @@ class Run:
 
     # -- going back ---------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
-        last = self.checkpoints[-1].batch_rng if getattr(self, "checkpoints", None) else None
-        state = self.batch_rng.get_state()
-        if last is not None and last[2] == state[2] and np.array_equal(last[1], state[1]):
-            state = last  # full-batch runs never draw: share one copy of the stream's state
+        # The minibatch stream's state is read (a copy of 624 words: as long as a whole step of the CS231n
+        # case) only after a draw; full-batch runs never draw and share one copy of it.
+        state = self._rng_state
+        if state is None:
+            state = self._rng_state = self.batch_rng.get_state()
         return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer), state,
                           self.data_version, self._reference, self.diverged, self.stop_reason)
 
@@ -350,6 +353,7 @@ class Run:
         np.copyto(self.theta, cp.theta)
         self.optimizer = _copy_state(cp.optimizer)
         self.batch_rng.set_state(cp.batch_rng)
+        self._rng_state = cp.batch_rng
         self.diverged, self.stop_reason = cp.diverged, cp.stop_reason
         if cp.data_version != self.data_version:
             self._load(*self.versions[cp.data_version])
@@ -414,6 +418,7 @@ class Run:
         clone.params = clone.layout.views(clone.theta)
         clone._theta_prev = np.empty_like(clone.theta)
         clone.batch_rng = np.random.RandomState()
+        clone._rng_state = None
         clone.versions = self.versions  # shared, read-only arrays; restore() re-selects a version
         clone.ws = self.model.workspace(self.X, self.y, self.config.classes)
         clone._test_ws = None
