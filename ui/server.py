@@ -142,8 +142,7 @@ FULL_PAGE = """<!doctype html>
 def resident_mib() -> float:
     """This process's resident memory in MiB (Linux), or 0 where /proc is not there."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
         return 0.0
 
