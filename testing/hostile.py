@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -28,7 +25,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from testing.support import ARTIFACTS, ROOT, free_port, wait_health
+from testing.support import ROOT, streamlit_server
 from testing.wsclient import XSRF_PLACEHOLDER, ProtocolError, Session
 
 WIDGETS = ("selectbox", "slider", "number_input", "button", "button_group", "download_button", "bidi_component")
@@ -162,28 +159,9 @@ class HealthProbe(threading.Thread):
             self.stop.wait(max(0.0, self.every - (time.monotonic() - t0)))
 
 
-@contextlib.contextmanager
 def serve(root: Path = ROOT, app: str = "app.py", env: dict | None = None, args: list[str] | None = None,
           timeout: float = 60.0, port: int | None = None):
     """``streamlit run app`` in ``root`` (another checkout, for a "before" bench) on a loopback port
-    (a free one unless given); yields (base_url, Popen). Stopped by its pid on exit."""
-    port = port or free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
-    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", *(args or [])]
-    proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_health(base, timeout=timeout, proc=proc)
-        yield base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    (a free one unless given), BLAS on one thread; yields (base_url, Popen). Stopped by its pid on exit."""
+    return streamlit_server(app, {"OPENBLAS_NUM_THREADS": "1", **(env or {})}, args, root=root, port=port,
+                            timeout=timeout)

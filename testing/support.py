@@ -49,9 +49,11 @@ def wait_health(base_url: str, timeout: float = 60.0, proc: subprocess.Popen | N
 
 
 @contextlib.contextmanager
-def streamlit_server(app: str = "app.py", env: dict | None = None, extra_args: list[str] | None = None):
-    """Run ``streamlit run app`` on a free loopback port; yields (base_url, Popen). Killed on exit."""
-    port = free_port()
+def streamlit_server(app: str = "app.py", env: dict | None = None, extra_args: list[str] | None = None, *,
+                     root: Path = ROOT, port: int | None = None, timeout: float = 60.0):
+    """Run ``streamlit run app`` in ``root`` on a loopback port (a free one unless given); yields
+    (base_url, Popen). Stopped by its pid on exit."""
+    port = port or free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
     cmd = [
@@ -63,11 +65,11 @@ def streamlit_server(app: str = "app.py", env: dict | None = None, extra_args: l
         "--server.fileWatcherType", "none",
         *(extra_args or []),
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_health(base, proc=proc)
+        wait_health(base, timeout=timeout, proc=proc)
         yield base, proc
     finally:
         proc.terminate()
