@@ -299,7 +299,8 @@ def test_iteration_cap_and_speed_controls():
     for _ in range(5):
         button(at, "Step").click().run()
     assert iteration(at) == 3  # the cap holds
-    assert any("3-iteration limit" in i.value for i in at.info)
+    progress = [p.proto.text for p in at.get("progress")]
+    assert progress == ["3 of 3 iterations · stopped: reached the 3-iteration limit"], progress
     at.select_slider(key="cfg_speed").set_value(1000.0).run()
     at.number_input(key="cfg_iterations").set_value(100000).run()
     button(at, "Start").click().run()

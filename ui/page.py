@@ -228,6 +228,10 @@ def sidebar() -> Config:
             st.selectbox("Exercise", [OWN, *PRESETS], key="preset", on_change=_choose_preset,
                          format_func=lambda n: PRESETS[n].title if n in PRESETS else "Your own settings",
                          help="A prepared setup with a question for you; it sets the controls below.")
+        if st.session_state.exercise:
+            # beside the chooser rather than above the board: at 1280x720 a banner there pushed the first
+            # row of charts off the screen once "Go to iteration" appeared
+            st.info(st.session_state.exercise, icon=":material/school:")
         st.header("Data")
         for name in in_group("data"):
             if setting_info(name)["applies"](checked):
@@ -319,12 +323,13 @@ def status(snap: Snapshot) -> None:
         f"accuracy **{snap.accuracy:.1%}**"
     )
     cap = snap.config.iterations
-    st.progress(min(snap.iteration / cap, 1.0), text=f"{snap.iteration} of {cap} iterations")
+    # why it stopped goes on the progress bar's line, not in a box of its own: at 1280x720 a box here
+    # pushed the first row of charts off the screen
+    stopped = f" · stopped: {snap.stop_reason}" if snap.stop_reason and not snap.running and not snap.diverged else ""
+    st.progress(min(snap.iteration / cap, 1.0), text=f"{snap.iteration} of {cap} iterations{stopped}")
     if snap.diverged:
         st.error(f"Training diverged ({snap.stop_reason.removeprefix('diverged: ')}): the step size "
                  f"{format_value(snap.step_size)} is too large. Press Reset and try a step size 10 times smaller.")
-    elif snap.stop_reason and not snap.running:
-        st.info(f"Stopped: {snap.stop_reason}.")
 
 
 def main() -> None:
@@ -343,8 +348,6 @@ def main() -> None:
     owndata.restart_if_asked(seat.trainer, config)
     sync_url(config)
 
-    if st.session_state.exercise:
-        st.info(st.session_state.exercise, icon=":material/school:")
     for notice in st.session_state.pop("notices", []):
         st.warning(plain(notice))
     if busy := st.session_state.pop("busy", None):
