@@ -12,6 +12,7 @@ the process still holds after that window is the allocator's share.
     python -m bench.session_memory                      # steps of 10 up to 30 students
     python -m bench.session_memory --steps 5,10,20 --train 30
     python -m bench.session_memory --query 'speed=50'   # another load (default: the largest settings)
+    python -m bench.session_memory --stream             # the students follow the live stream (SOFTMAX_STREAM=1)
 
 The figures it prints are the per-student inputs of deploy/sizing.py: --idle-mib, --session-mib.
 Every run has a time budget; the server is stopped at the end.
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.classroom import rss_mb, start
+from testing.streamclient import StreamTab
 from testing.support import cpu_seconds, streamlit_server
 from testing.wsclient import Session
 
@@ -111,7 +113,8 @@ class Step:
     iterations_per_s: float
 
 
-async def measure(base: str, pid: int, steps: list[int], query: str, train: float, ttl_wait: float) -> None:
+async def measure(base: str, pid: int, steps: list[int], query: str, train: float, ttl_wait: float,
+                  kind: type[Session] = Session) -> None:
     prime = Session(base, query)  # the imports a first page triggers are not a student's
     await prime.open(timeout=120)
     await prime.close()
@@ -125,7 +128,7 @@ async def measure(base: str, pid: int, steps: list[int], query: str, train: floa
     results: list[Step] = []
     try:
         for n in steps:
-            new = [Session(base, query) for _ in range(n - len(sessions))]
+            new = [kind(base, query) for _ in range(n - len(sessions))]
             for i in range(0, len(new), 10):
                 await asyncio.gather(*(s.open(timeout=120) for s in new[i: i + 10]))
             started = await asyncio.gather(*(start(s, 0.1 * i) for i, s in enumerate(new)))
@@ -172,13 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", type=float, default=20.0, help="seconds each step trains before reading memory")
     p.add_argument("--ttl-wait", type=float, default=130.0,
                    help="seconds to wait after the drop (the reconnect window is 120 s)")
+    p.add_argument("--stream", action="store_true", help="serve the live stream and follow it (docs/stream.md)")
     args = p.parse_args(argv)
     steps = sorted(int(n) for n in args.steps.split(",") if n.strip())
-    env = {"OPENBLAS_NUM_THREADS": "1", "SOFTMAX_MAX_RUNNING": str(max(64, steps[-1]))}
+    env = {"OPENBLAS_NUM_THREADS": "1", "SOFTMAX_MAX_RUNNING": str(max(64, steps[-1])),
+           "SOFTMAX_STREAM": "1" if args.stream else "0"}
     budget = 300 + len(steps) * (args.train + 60) + args.ttl_wait
     print(f"query {args.query!r}; steps {steps}; budget {budget:.0f} s", flush=True)
     with streamlit_server(env=env) as (base, proc):
-        asyncio.run(asyncio.wait_for(measure(base, proc.pid, steps, args.query, args.train, args.ttl_wait), budget))
+        kind = StreamTab if args.stream else Session
+        asyncio.run(asyncio.wait_for(
+            measure(base, proc.pid, steps, args.query, args.train, args.ttl_wait, kind), budget))
         if proc.poll() is not None:
             raise RuntimeError("the server died")
     return 0
