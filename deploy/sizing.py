@@ -123,7 +123,7 @@ class PodFigures:
 
     sessions_at_target: int = 25  # S: bench/replicas.py, 1 replica: 2.11 refreshes/s at the 5th pct, gap p95 0.70 s
     session_cap: int = 30  # C: 30 sessions: 1.80/s at the 5th percentile (bench/classroom.py)
-    idle_mib: float = 95.0  # RSS of an idle process
+    idle_mib: float = 163.0  # RSS of a process that has served a page (pandas and pyarrow for the tables included)
     session_mib: float = 11.0  # RSS per session at the largest settings (issue #18: 8-11 MiB)
     reload_fraction: float = 0.2  # sessions of students who reloaded, held for the reconnect window (120 s)
     headroom: float = 0.3  # on top: the allocator keeps freed pages; an OOM kill ends every session of the pod
