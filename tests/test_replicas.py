@@ -345,7 +345,7 @@ def open_students(browser, base: str, seeds: dict[str, int]) -> list[Student]:
 @pytest.fixture(scope="module")
 def cluster():
     require_engine()
-    c = Cluster(tls=True)
+    c = Cluster(tls=True, env={"SOFTMAX_STREAM": "1"})  # (the classroom's Explain tab does not stream)
     try:
         c.build()
         c.up()
@@ -405,7 +405,7 @@ def test_replicas_share_one_cookie_secret_and_only_the_balancer_is_published(clu
 def test_the_containers_run_read_only_without_capabilities_and_with_limits(cluster: Cluster) -> None:
     """compose.yaml's hardening, as the processes see it: no capability, no privilege gain, nothing
     writable but the app's /tmp; and the engine holds the memory, CPU and process limits."""
-    expected = {"app": (640 * 2**20, 1.1), "lb": (256 * 2**20, 1.0)}
+    expected = {"app": (736 * 2**20, 1.1), "lb": (256 * 2**20, 1.0)}
     for service, (memory, cpus) in expected.items():
         for name in cluster.containers(service):
             status = docker("exec", name, "cat", "/proc/1/status").stdout
@@ -488,6 +488,47 @@ def test_a_run_survives_a_websocket_reconnect(classroom: list[Student]) -> None:
         seen.append(after)
         assert min(seen) >= before, f"{s.name}: iteration {before} before the reconnect, then {seen}"
         log(f"{s.name}: reconnected to {s.replica}; iteration {before} -> {after}")
+
+
+# The board's state: the stream frames it drew, and its status line (shown while it follows the stream).
+BOARD_JS = """() => {
+  const b = document.querySelector('.plotly-board'), st = document.querySelector('.plotly-board-status');
+  return {seq: b ? (b._streamSeq ?? null) : null, status: st ? st.innerText : null};
+}"""
+
+
+def test_the_live_stream_goes_through_the_balancer_to_the_pages_replica(cluster: Cluster, browser) -> None:
+    """SOFTMAX_STREAM=1: a training Watch tab's board opens /_softmax/stream through HAProxy; the sticky
+    cookie takes it to the page's own replica (a stream's token exists in that process only), frames
+    arrive, and Pause hands the status line back to the page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, ignore_https_errors=True)
+    context.set_default_timeout(120_000)
+    try:
+        page = context.new_page()
+        urls, streams, pages = {}, [], []
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.on("Network.webSocketCreated", lambda e: urls.__setitem__(e["requestId"], e["url"]))
+        cdp.on("Network.webSocketHandshakeResponseReceived", lambda e: (
+            streams if "/_softmax/stream" in urls.get(e["requestId"], "") else pages).append(
+            (e["response"]["status"], replica_of(header(e["response"]["headers"], "x-served-by")))))
+        page.goto(f"{cluster.base}/?speed=50&iterations=100000&seed={next(SEEDS)}")
+        wait_app_ready(page, timeout_ms=120_000)
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function(f"() => ({BOARD_JS})().status !== null")  # the board follows the stream
+        first = page.evaluate(BOARD_JS)["seq"]
+        page.wait_for_function(f"() => ({BOARD_JS})().seq >= {first + 3}")  # and keeps drawing its frames
+        assert "Iteration" in page.evaluate(BOARD_JS)["status"]
+        replica = pages[0][1]
+        assert replica and all(r == replica for _, r in pages), pages
+        assert streams and all(s == (101, replica) for s in streams), (
+            f"stream handshakes {streams}; the page's replica {replica}")
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_function(f"() => ({BOARD_JS})().status === null", timeout=15_000)
+        log(f"stream through the balancer on {replica}: {len(streams)} handshake(s), frames up to seq "
+            f"{page.evaluate(BOARD_JS)['seq']}")
+    finally:
+        context.close()
 
 
 def test_stopping_one_replica_leaves_the_others_students_alone(
