@@ -1,9 +1,13 @@
-"""The loss (total, data, regularization) and the accuracy against the iteration."""
+"""The loss (total, data, regularization) and the accuracy against the iteration; with a held-out
+share the test loss and accuracy, and the loss curves of runs saved for comparison."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from softmax.compare import SavedRun, labels
 from softmax.snapshot import Snapshot
 
 from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, typed, whole_dtick
@@ -11,29 +15,43 @@ from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, 
 MAX_HISTORY = 300  # iterations drawn: about one per pixel column
 MAX_CHANGES = 100  # changes marked (the latest): a link carries at most 500
 LOSS_COLOR, DATA_COLOR, REG_COLOR, ACCURACY_COLOR = "#0072B2", "#56B4E9", "#CC79A7", "#E69F00"
+TEST_COLOR = "#009E73"  # Okabe-Ito green: everything measured on the held-out points
+# Saved runs: a colour and a dash each, told apart by either (vermillion, then grey and wine, whose
+# dark-theme versions read on a dark page); every one at least 3:1 against its theme's background.
+SAVED_STYLES = {"light": (("#D55E00", "longdash"), ("#5F5B56", "longdashdot"), ("#882255", "dot")),
+                "dark": (("#D55E00", "longdash"), ("#B8B3A8", "longdashdot"), ("#CC6677", "dot"))}
+LEGEND_ROW = 22  # px a row of the legend takes (two entries a row on a 1280x720 projector's loss chart)
+LOSS_HOVER, ACCURACY_HOVER = "%{y:.4g}", "%{y:.1%}"
 
 
-def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = "light") -> dict:
+def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = "light",
+                saved: Sequence[SavedRun] = ()) -> dict:
     """Total, data and regularization loss against iteration, the accuracy on a second axis.
 
     The current iteration is marked on the total loss and the accuracy, so iteration 0 (one
-    point, no line yet) shows too. A loss that blows up gets a log axis. ``picked`` is unused.
+    point, no line yet) shows too. A loss that blows up gets a log axis. With held-out points,
+    the test loss (its data part: the penalty does not depend on the points) and the test
+    accuracy, dashed in green. ``saved``: runs saved for comparison (at most three), each
+    one's total loss in its own colour and dash, named by what differs in its setup. ``picked``
+    is unused.
     """
     th = theme_of(theme)
     h = snap.history
     keep = thin(len(h.iteration), MAX_HISTORY)
     it = typed(h.iteration[keep], "i4")
     losses = h.loss[keep]
-    fmt = "%{y:.4g}"
+    fmt = LOSS_HOVER
+    names = run_names(snap, saved)
     traces = [
-        {"type": "scatter", "mode": "lines", "name": "loss", "x": it, "y": typed(losses),
+        {"type": "scatter", "mode": "lines", "name": f"loss ({names[-1] or 'this run'})" if saved else "loss",
+         "x": it, "y": typed(losses),
          "line": {"width": 3, "color": LOSS_COLOR}, "hovertemplate": fmt},
         {"type": "scatter", "mode": "lines", "name": "data part", "x": it, "y": typed(h.data_loss[keep]),
          "line": {"width": 2, "dash": "dash", "color": DATA_COLOR}, "hovertemplate": fmt},
         {"type": "scatter", "mode": "lines", "name": "reg part", "x": it, "y": typed(h.reg_loss[keep]),
          "line": {"width": 2, "dash": "dot", "color": REG_COLOR}, "hovertemplate": fmt},
         {"type": "scatter", "mode": "lines", "name": "accuracy", "x": it, "y": typed(h.accuracy[keep]),
-         "yaxis": "y2", "line": {"width": 3, "color": ACCURACY_COLOR}, "hovertemplate": "%{y:.1%}"},
+         "yaxis": "y2", "line": {"width": 3, "color": ACCURACY_COLOR}, "hovertemplate": ACCURACY_HOVER},
         # now: the snapshot's own iteration, a point even before there is a line
         {"type": "scatter", "mode": "markers", "name": "now", "x": [snap.iteration],
          "y": [_finite(snap.loss)], "showlegend": False, "hoverinfo": "skip",
@@ -42,14 +60,20 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
          "yaxis": "y2", "showlegend": False, "hoverinfo": "skip",
          "marker": {"size": 11, "color": ACCURACY_COLOR, "line": {"width": 2, "color": th.background}}},
     ]
+    traces += test_traces(snap, keep)
+    traces += saved_traces(saved, names[:-1], th)
     traces += changes_trace(snap, th)
-    finite = losses[np.isfinite(losses) & (losses > 0)]
+    every = [losses, *(r.loss for r in saved)]
+    if h.test_loss is not None:
+        every.append(h.test_loss[keep])
+    every = np.concatenate([np.asarray(a, dtype=float) for a in every])
+    finite = every[np.isfinite(every) & (every > 0)]
     lo = float(finite.min()) if finite.size else 1.0
     hi = float(finite.max()) if finite.size else 1.0
     # A blown-up loss spans orders of magnitude: a log axis keeps the early part readable. Its
     # range follows the total loss (the reg part starts near 0, which on a log axis would take
     # seven decades and crowd every label); labels at decades, or at 1-2-5 within few.
-    log_y = snap.diverged or hi > 20 * max(lo, 1e-12)
+    log_y = snap.diverged or any(r.diverged for r in saved) or hi > 20 * max(lo, 1e-12)
     yaxis = axis(th, "loss", type="log" if log_y else "linear")
     if log_y:
         decades = np.log10(hi / lo)
@@ -59,26 +83,71 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
     heading = f"Loss and accuracy — iteration {snap.iteration}"
     if snap.diverged:
         heading = f"Loss blew up — iteration {snap.iteration}, loss {sig(snap.loss)}"
+    last = max([float(h.iteration[-1]), 10.0, *(float(r.iteration[-1]) for r in saved if len(r.iteration))])
     out = layout(
         th,
         title=title(heading),
-        xaxis=axis(th, "iteration", rangemode="tozero", tickformat="d",
-                   dtick=whole_dtick(max(float(h.iteration[-1]), 10.0))),
+        xaxis=axis(th, "iteration", rangemode="tozero", tickformat="d", dtick=whole_dtick(last)),
         yaxis=yaxis,
         yaxis2=axis(th, "accuracy", overlaying="y", side="right", range=[0, 1.02], showgrid=False, tickformat=".0%",
                     tickvals=[0, 0.25, 0.5, 0.75, 1.0]),
         # at the figure's foot, below the axis title whatever the chart's height (the first row's varies)
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0,
                 "font": {"size": SMALL_FONT + 1}},
-        margin={"l": 70, "r": 20, "t": 50, "b": 84},
+        margin={"l": 70, "r": 20, "t": 50, "b": 40 + LEGEND_ROW * -(-_legend_entries(traces) // 2)},
         hovermode="x unified",
     )
-    if snap.iteration == 0:  # one point: give the axis a width, or plotly centres it on nothing
+    if snap.iteration == 0 and last <= 10:  # one point: give the axis a width, or plotly centres it on nothing
         out["xaxis"]["range"] = [0, 10]
     out["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": c.iteration, "x1": c.iteration, "y0": 0,
                       "y1": 1, "line": {"width": 1, "dash": "dot", "color": th.muted}, "layer": "below"}
                      for c in _changes(snap)]
     return {"data": traces, "layout": out}
+
+
+def test_traces(snap: Snapshot, keep: np.ndarray) -> list[dict]:
+    """The test loss and the test accuracy over the iterations (none without held-out points)."""
+    h = snap.history
+    if h.test_loss is None or not len(snap.y_test):
+        return []
+    it = typed(h.iteration[keep], "i4")
+    return [
+        {"type": "scatter", "mode": "lines", "name": "test loss", "x": it, "y": typed(h.test_loss[keep]),
+         "line": {"width": 3, "dash": "dash", "color": TEST_COLOR},
+         "hovertemplate": LOSS_HOVER},
+        {"type": "scatter", "mode": "lines", "name": "test accuracy", "x": it, "y": typed(h.test_accuracy[keep]),
+         "yaxis": "y2", "line": {"width": 3, "dash": "dashdot", "color": TEST_COLOR},
+         "hovertemplate": ACCURACY_HOVER},
+    ]
+
+
+def saved_traces(saved: Sequence[SavedRun], names: Sequence[str], th: Theme) -> list[dict]:
+    """Each saved run's total loss, in its own colour and dash ("saved: step 10")."""
+    styles = SAVED_STYLES[th.name]
+    return [{"type": "scatter", "mode": "lines", "name": f"saved: {name}", "x": typed(r.iteration, "i4"),
+             "y": typed(r.loss), "line": {"width": 2.5, "dash": styles[i % len(styles)][1],
+                                          "color": styles[i % len(styles)][0]},
+             "hovertemplate": LOSS_HOVER}
+            for i, (r, name) in enumerate(zip(saved, names, strict=True))]
+
+
+def run_names(snap: Snapshot, saved: Sequence[SavedRun]) -> list[str]:
+    """What tells each saved run and the snapshot's own run (last) apart: ``["step 10", "step 1"]``; a
+    saved run whose setup nothing tells apart is "run N" (its place), the snapshot's own "" (empty
+    without saved runs)."""
+    if not saved:
+        return []
+    names = labels([(r.config, r.changes) for r in saved] + [(snap.start_config, _changes_made(snap))])
+    return [name or f"run {i + 1}" for i, name in enumerate(names[:-1])] + names[-1:]
+
+
+def _legend_entries(traces: list[dict]) -> int:
+    return sum(1 for t in traces if t.get("showlegend", True))
+
+
+def _changes_made(snap: Snapshot) -> int:
+    """Mid-run changes of training settings up to the iteration shown."""
+    return sum(1 for c in snap.log if c.settings and c.iteration <= snap.iteration)
 
 
 def _changes(snap: Snapshot) -> list:
