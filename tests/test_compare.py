@@ -100,7 +100,8 @@ def test_labels_say_what_differs():
     assert labels([(Config(step_size=0.1), 0), (Config(), 0), (Config(step_size=10.0), 0)]) == \
         ["step 0.1", "step 1", "step 10"]
     assert labels([(Config(loss="svm"), 0), (Config(), 0)]) == ["SVM", "softmax"]
-    assert labels([(Config(optimizer="adam", reg=0.0), 0), (Config(), 0)]) == ["Adam, no reg", "gradient descent, reg 0.001"]
+    assert labels([(Config(optimizer="adam", reg=0.0), 0), (Config(), 0)]) == \
+        ["Adam, no reg", "gradient descent, reg 0.001"]
     assert labels([(Config(), 0), (Config(), 2)]) == ["", "changed mid-run"]
     assert labels([(Config(step_size=10.0), 0), (Config(step_size=10.0), 0), (Config(), 0)]) == \
         ["step 10 (#1)", "step 10 (#2)", "step 1"]

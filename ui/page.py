@@ -20,7 +20,7 @@ from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
-from ui import inputs, owndata, server, sessions, stream, timeline
+from ui import compare, inputs, owndata, server, sessions, stream, timeline
 from ui.charts import charts, stream_state
 from ui.explainer import explainer
 from ui.text import plain
@@ -296,7 +296,7 @@ def _reset(seat: sessions.Seat) -> None:
 
 
 def buttons(seat: sessions.Seat) -> None:
-    cols = st.columns(4)
+    cols = st.columns([1, 1, 1, 1, 1.7])
     cols[0].button("Start", type="primary", on_click=_start, args=(seat,), width="stretch",
                    help="Train in the background; the charts follow live.")
     cols[1].button("Pause", on_click=_pause, args=(seat,), width="stretch", help="Stop training; nothing is lost.")
@@ -304,6 +304,7 @@ def buttons(seat: sessions.Seat) -> None:
                    help="Take exactly one gradient descent step.")
     cols[3].button("Reset", on_click=_reset, args=(seat,), width="stretch",
                    help="Back to iteration 0: the same data and initial weights (same seed).")
+    compare.save_button(seat, cols[4])
 
 
 def status(snap: Snapshot) -> None:
@@ -352,6 +353,7 @@ def main() -> None:
     if note := st.session_state.pop("busy_info", None):
         st.info(note)
     buttons(seat)
+    compare.notes()
     if config.dataset == OWN_DATA:
         owndata.panel(seat.trainer, seat.trainer.snapshot, LIMITS)
     inputs.check_example(st.session_state, seat.trainer.snapshot.N, config.classes)
@@ -393,9 +395,11 @@ def main() -> None:
         else:
             live_stream = {"url": url, "token": token, "live": offer,
                            "status": stream.status_fields(snap) if streaming else None} if url else None
-            picked, theme = charts(snap, stream=live_stream)
+            saved = compare.saved()
+            picked, theme = charts(snap, stream=live_stream, saved=saved)
             if url:
-                stream.HUB.show(token, picked, theme)
+                stream.HUB.show(token, picked, theme, saved)
+            compare.saved_row(snap)
         if running and not snap.running:
             st.rerun()  # training ended by itself: redraw the page once, and stop polling
         if offer and (stream_state() == token) != streaming:
