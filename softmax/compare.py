@@ -150,12 +150,14 @@ def setting_text(name: str, value) -> str:
     return f"{_SHORT.get(name, name)} {format_value(value)}"
 
 
-def labels(setups: Sequence[tuple[Config, int]]) -> list[str]:
+def labels(setups: Sequence[tuple[Config, int]], keys: Sequence[str] | None = None) -> list[str]:
     """A short label for each of several setups ((start settings, mid-run changes) each): the settings
     in which they differ (those that matter for that setup), e.g. ``["step 0.1", "step 1", "step 10"]``
     or ``["SVM", "softmax"]``; "changed mid-run" where settings changed during the run. A setup that
-    nothing tells apart from all the others gets "" (the caller names it by its place); setups with the
-    same label otherwise (the same settings, other points) are numbered: "step 1 (#2)"."""
+    nothing tells apart from all the others gets "" (the caller names it by its place); runs with the
+    same label otherwise (the same settings, other points) are numbered: "step 1 (#2)". ``keys``: which
+    entries are one run (``SavedRun.key``: a run saved and the same run training on), which share a label."""
+    keys = list(range(len(setups))) if keys is None else list(keys)
     configs = [c for c, _ in setups]
     varying = [n for n in _COMPARED if len({getattr(c, n) for c in configs}) > 1]
     out = []
@@ -164,12 +166,9 @@ def labels(setups: Sequence[tuple[Config, int]]) -> list[str]:
         if changes:
             parts.append("changed mid-run")
         out.append(", ".join(parts))
-    counts: dict[str, int] = {}
-    for label in out:
-        counts[label] = counts.get(label, 0) + 1
-    seen: dict[str, int] = {}
-    for i, label in enumerate(out):
-        if label and counts[label] > 1:
-            seen[label] = seen.get(label, 0) + 1
-            out[i] = f"{label} (#{seen[label]})"
-    return out
+    runs: dict[str, list] = {}  # label -> the runs (keys) that have it, in order
+    for label, key in zip(out, keys, strict=True):
+        if key not in runs.setdefault(label, []):
+            runs[label].append(key)
+    return [f"{label} (#{runs[label].index(key) + 1})" if label and len(runs[label]) > 1 else label
+            for label, key in zip(out, keys, strict=True)]

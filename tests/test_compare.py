@@ -21,7 +21,7 @@ from softmax.config import Config
 from softmax.run import Run
 from viz.confusion import confusion_figure
 from viz.figures import all_figures, chart_names
-from viz.loss import SAVED_STYLES, TEST_COLOR, loss_figure
+from viz.loss import CHIP_PX, PLOT_PX, SAVED_STYLES, TEST_COLOR, loss_figure
 from viz.style import DARK, LIGHT, contrast, scale_colors, sequential
 
 
@@ -105,6 +105,9 @@ def test_labels_say_what_differs():
     assert labels([(Config(), 0), (Config(), 2)]) == ["", "changed mid-run"]
     assert labels([(Config(step_size=10.0), 0), (Config(step_size=10.0), 0), (Config(), 0)]) == \
         ["step 10 (#1)", "step 10 (#2)", "step 1"]
+    # a run saved and the same run training on are one run: one label, not numbered
+    assert labels([(Config(), 0), (Config(step_size=10.0), 0), (Config(step_size=10.0), 0)], ["a", "b", "b"]) == \
+        ["step 1", "step 10", "step 10"]
 
 
 def test_a_saved_run_is_small_and_saving_it_again_replaces_it():
@@ -167,6 +170,15 @@ def test_saved_runs_are_overlaid_at_most_three_each_in_its_own_style():
         background = (LIGHT if theme == "light" else DARK).background
         assert all(contrast(c, background) >= 3 for c, _ in SAVED_STYLES[theme])  # graphics: 3:1
         np.testing.assert_allclose(decode(over[1]["y"]), saved[1].loss)
+        # named on chips at their ends (no legend entries: seven would not fit a projector's chart)
+        assert not any(t.get("showlegend", True) for t in over)
+        chips = fig["layout"]["annotations"]
+        assert [c["text"] for c in chips] == [t["name"] for t in over]
+        assert [c["x"] for c in chips] == [40.0] * 3
+        top = fig["layout"]["yaxis"].get("range", [0, max(float(r.loss.max()) for r in saved)])[1]
+        at = sorted(float(c["y"]) / top * PLOT_PX + c["yshift"] for c in chips)  # px on the shortest plot
+        assert min(np.diff(at)) >= CHIP_PX, at  # no chip on another
+        assert all(contrast(c["font"]["color"], c["bgcolor"]) >= 4.5 for c in chips)
         assert fig["layout"]["xaxis"]["dtick"] >= 5  # the axis reaches the saved runs' 40 iterations
     assert not [n for n in names(loss_figure(snap)) if n.startswith("saved")]
     # the board passes them to the loss chart only

@@ -15,7 +15,7 @@ from softmax.compare import MAX_SAVED, SavedRun, keep, save
 from viz.loss import run_names
 
 KEY = "_saved_runs"  # session state: a tuple of SavedRun, oldest first
-NOTE = "_saved_note"  # what the last save did, said once on the next run
+NOTE = "_saved_note"  # what the last save did, said under the charts on the next run
 SAVE_LABEL = "Save this run for comparison"
 SAVE_HELP = (f"Keep this run's loss curve on the loss chart (up to {MAX_SAVED} runs), then change a setting — the "
              "step size, the loss — press Reset and Start, and compare. Each saved curve is named by what differs in "
@@ -37,10 +37,9 @@ def _save(seat: Any) -> None:
         return
     runs, what = keep(saved(), save(trainer.snapshot))
     st.session_state[KEY] = runs
-    st.session_state[NOTE] = {"replaced": "Saved again: this run's longer curve replaces its earlier one.",
-                              "added": f"Saved: its loss curve stays on the loss chart ({len(runs)} of {MAX_SAVED}).",
-                              "dropped the oldest": f"Saved; the oldest saved run was dropped (at most {MAX_SAVED})."
-                              }[what]
+    st.session_state[NOTE] = {"replaced": "This run was saved before: its curve now goes as far as the run.",
+                              "added": "",
+                              "dropped the oldest": f"The oldest saved run was dropped (at most {MAX_SAVED})."}[what]
 
 
 def _clear() -> None:
@@ -52,20 +51,16 @@ def save_button(seat: Any, container: Any = st) -> None:
     container.button(SAVE_LABEL, on_click=_save, args=(seat,), width="stretch", help=SAVE_HELP)
 
 
-def notes() -> None:
-    """Say once what the last save did."""
-    if note := st.session_state.pop(NOTE, None):
-        st.toast(note, icon=":material/stacked_line_chart:")
-
-
 def saved_row(current: Any) -> None:
-    """Under the charts, while runs are saved: their names, as the loss chart's legend gives them, and Clear.
+    """Under the charts, while runs are saved: their names, as the loss chart gives them, what the last save did
+    (a run saved again, the oldest dropped), and Clear.
     ``current``: the snapshot shown (its setup names the differences)."""
     runs = saved()
+    note = st.session_state.pop(NOTE, "")
     if not runs:
         return
     names = run_names(current, runs)[:-1]
     left, right = st.columns([5, 1], vertical_alignment="center")
-    left.caption(f"Saved for comparison, on the loss chart: {', '.join(names)}.")
+    left.caption(f"Saved for comparison, on the loss chart: {', '.join(names)}. {note}".strip())
     right.button(CLEAR_LABEL, on_click=_clear, width="stretch",
                  help="Forget the saved runs: the loss chart shows this run alone again.")

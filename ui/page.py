@@ -353,7 +353,6 @@ def main() -> None:
     if note := st.session_state.pop("busy_info", None):
         st.info(note)
     buttons(seat)
-    compare.notes()
     if config.dataset == OWN_DATA:
         owndata.panel(seat.trainer, seat.trainer.snapshot, LIMITS)
     inputs.check_example(st.session_state, seat.trainer.snapshot.N, config.classes)

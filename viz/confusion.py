@@ -56,7 +56,8 @@ def confusion_figure(snap: Snapshot, picked: int | None = None, theme: str | The
                                           constrain="domain", anchor=f"x{suffix}")
         share = f"{right / total:.1%}" if total else "no points"
         notes.append({"text": f"<b>{name}</b>: {right} of {total} right ({share})", "x": lo + width / 2,
-                      "y": 1.0, "xref": "paper", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                      "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                      "showarrow": False,
                       "font": {"size": FONT_SIZE}})
     heading = f"Confusion matrix — iteration {snap.iteration}: rows the true class, columns the predicted"
     return {"data": traces, "layout": layout(

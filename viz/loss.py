@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from softmax.compare import SavedRun, labels
+from softmax.compare import SavedRun, labels, run_key
 from softmax.snapshot import Snapshot
 
-from .style import SMALL_FONT, Theme, axis, layout, sig, theme_of, thin, title, typed, whole_dtick
+from .style import SMALL_FONT, Theme, axis, chip_text, layout, sig, theme_of, thin, title, typed, whole_dtick
 
 MAX_HISTORY = 300  # iterations drawn: about one per pixel column
 MAX_CHANGES = 100  # changes marked (the latest): a link carries at most 500
@@ -20,6 +20,7 @@ TEST_COLOR = "#009E73"  # Okabe-Ito green: everything measured on the held-out p
 # dark-theme versions read on a dark page); every one at least 3:1 against its theme's background.
 SAVED_STYLES = {"light": (("#D55E00", "longdash"), ("#5F5B56", "longdashdot"), ("#882255", "dot")),
                 "dark": (("#D55E00", "longdash"), ("#B8B3A8", "longdashdot"), ("#CC6677", "dot"))}
+PLOT_PX, CHIP_PX = 140, 24  # the loss chart's shortest plot area (a 300 px chart) and a name chip's height
 LEGEND_ROW = 22  # px a row of the legend takes (two entries a row on a 1280x720 projector's loss chart)
 LOSS_HOVER, ACCURACY_HOVER = "%{y:.4g}", "%{y:.1%}"
 
@@ -99,6 +100,9 @@ def loss_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = 
     )
     if snap.iteration == 0 and last <= 10:  # one point: give the axis a width, or plotly centres it on nothing
         out["xaxis"]["range"] = [0, 10]
+    if saved:
+        y_range = (np.log10(lo), np.log10(hi)) if log_y else (0.0, hi)
+        out["annotations"] = saved_labels(saved, names[:-1], th, log_y, last, y_range)
     out["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": c.iteration, "x1": c.iteration, "y0": 0,
                       "y1": 1, "line": {"width": 1, "dash": "dot", "color": th.muted}, "layer": "below"}
                      for c in _changes(snap)]
@@ -127,17 +131,46 @@ def saved_traces(saved: Sequence[SavedRun], names: Sequence[str], th: Theme) -> 
     return [{"type": "scatter", "mode": "lines", "name": f"saved: {name}", "x": typed(r.iteration, "i4"),
              "y": typed(r.loss), "line": {"width": 2.5, "dash": styles[i % len(styles)][1],
                                           "color": styles[i % len(styles)][0]},
-             "hovertemplate": LOSS_HOVER}
+             "showlegend": False, "hovertemplate": LOSS_HOVER}  # named at its end instead (saved_labels)
             for i, (r, name) in enumerate(zip(saved, names, strict=True))]
+
+
+def saved_labels(saved: Sequence[SavedRun], names: Sequence[str], th: Theme, log_y: bool, x_span: float,
+                 y_range: tuple[float, float]) -> list[dict]:
+    """Each saved curve's name on a chip of its colour, just above the curve's last point and to its left
+    (inside the plot, clear of the accuracy axis): a legend of seven entries would not fit a projector's
+    loss chart. A chip that would sit on an earlier one (ends close in both directions) is lifted above it."""
+    styles = SAVED_STYLES[th.name]
+    y_lo, y_hi = y_range
+    y_span = max(y_hi - y_lo, 1e-12)
+    placed: list[tuple[float, float]] = []  # (x, height in px on the shortest plot) of each chip placed
+    out = []
+    for i, (r, name) in enumerate(zip(saved, names, strict=True)):
+        if not len(r.iteration) or not np.isfinite(r.loss[-1]) or (log_y and r.loss[-1] <= 0):
+            continue
+        x, y = float(r.iteration[-1]), float(r.loss[-1])
+        yv = float(np.log10(y)) if log_y else y
+        base = (yv - y_lo) / y_span * PLOT_PX
+        lift = 0
+        while any(abs(px - x) < 0.4 * x_span and abs(py - (base + CHIP_PX * lift)) < CHIP_PX for px, py in placed):
+            lift += 1
+        placed.append((x, base + CHIP_PX * lift))
+        color = styles[i % len(styles)][0]
+        out.append({"text": f"saved: {name}", "x": x, "y": yv, "xref": "x", "yref": "y", "xanchor": "right",
+                    "yanchor": "bottom", "yshift": 4 + CHIP_PX * lift, "showarrow": False, "bgcolor": color,
+                    "borderpad": 2, "font": {"color": chip_text(color), "size": SMALL_FONT}})
+    return out
 
 
 def run_names(snap: Snapshot, saved: Sequence[SavedRun]) -> list[str]:
     """What tells each saved run and the snapshot's own run (last) apart: ``["step 10", "step 1"]``; a
     saved run whose setup nothing tells apart is "run N" (its place), the snapshot's own "" (empty
-    without saved runs)."""
+    without saved runs). A saved run that is the snapshot's own run (saved, then trained on or not) gets
+    the same name as it."""
     if not saved:
         return []
-    names = labels([(r.config, r.changes) for r in saved] + [(snap.start_config, _changes_made(snap))])
+    setups = [(r.config, r.changes) for r in saved] + [(snap.start_config, _changes_made(snap))]
+    names = labels(setups, [r.key for r in saved] + [run_key(snap)])
     return [name or f"run {i + 1}" for i, name in enumerate(names[:-1])] + names[-1:]
 
 

@@ -1,0 +1,102 @@
+"""Compare in a real browser (issue #15): save two runs with other step sizes, train a third, see three loss
+curves on one chart; with a held-out share, the test curves and both confusion matrices.
+
+Screenshots land in test-artifacts/ (compare-WxH-SCHEME.png: the first screen; ...-confusion.png: the
+confusion matrices), to be looked at as a class would on a projector.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+from tests.test_browser import button, iteration, wait_for
+from ui.compare import SAVE_LABEL
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LOSS = 'div.plotly-live[data-key="loss"]'
+CONFUSION = 'div.plotly-live[data-key="confusion"]'
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as (base, _proc):
+        yield base
+
+
+def loss_names(page) -> list[str] | None:
+    """The loss chart's drawn traces that are loss curves (the run's own, the test loss, the saved ones)."""
+    return page.evaluate(f"""() => {{
+        const d = document.querySelector('{LOSS}');
+        if (!d || !d._fullData || !d.querySelector('.main-svg')) return null;
+        return d._fullData.map(t => t.name).filter(n => n.startsWith('loss') || n.startsWith('saved')
+                                                     || n === 'test loss');
+    }}""")
+
+
+def set_step_size(page, presses: int) -> None:
+    """Move the Step size slider by ``presses`` stops of its 1-2-5 grid (negative: smaller)."""
+    thumb = page.locator("[data-testid=stSlider]", has_text="Step size").get_by_role("slider")
+    thumb.focus()
+    for _ in range(abs(presses)):
+        page.keyboard.press("ArrowRight" if presses > 0 else "ArrowLeft")
+    wait_app_ready(page)
+
+
+def train(page, to: int) -> None:
+    """Reset, Start, and Pause at iteration ``to`` or a little later (as a student would)."""
+    button(page, "Reset").click()
+    wait_for(lambda: iteration(page) == 0, timeout=30)
+    wait_app_ready(page)
+    button(page, "Start").click()
+    wait_for(lambda: iteration(page) >= to, timeout=60)
+    button(page, "Pause").click()
+    wait_for(lambda: page.locator("[data-testid=stSlider]", has_text="Go to iteration").count() == 1, timeout=30)
+    wait_app_ready(page)
+
+
+def save(page, count: int) -> None:
+    button(page, SAVE_LABEL).click()
+    wait_for(lambda: len([n for n in (loss_names(page) or []) if n.startswith("saved")]) == count, timeout=30)
+    wait_app_ready(page)
+
+
+@pytest.mark.parametrize("width,height,scheme", [(1280, 720, "light"), (1600, 1000, "dark")])
+def test_save_two_runs_and_see_three_curves(server, width, height, scheme):
+    with chromium_page(width, height, scheme) as page:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/?speed=50&iterations=100000&test_share=0.2")
+        wait_app_ready(page)
+        train(page, 40)
+        save(page, 1)
+        set_step_size(page, 3)  # 1 -> 2 -> 5 -> 10
+        train(page, 40)
+        save(page, 2)
+        set_step_size(page, -6)  # 10 -> 0.1
+        train(page, 40)
+        names = wait_for(lambda: (n := loss_names(page)) and "loss (step 0.1)" in n and n, timeout=30)
+        assert names == ["loss (step 0.1)", "test loss", "saved: step 1", "saved: step 10"]
+        assert page.get_by_text("Saved for comparison, on the loss chart: step 1, step 10.").count() == 1
+        shown = iteration(page)
+        wait_for(lambda: page.evaluate(f"""() => {{  // the chart drawn for the iteration the status line says
+            const d = document.querySelector('{LOSS}');
+            return d && d._fullLayout && d.layout.title.text.endsWith('iteration {shown}'); }}"""), timeout=30)
+        chips = page.evaluate(f"""() => document.querySelector('{LOSS}').layout.annotations.map(a => a.text)""")
+        assert chips == ["saved: step 1", "saved: step 10"]
+        page.screenshot(path=str(ARTIFACTS / f"compare-{width}x{height}-{scheme}.png"))
+        # the first row of charts (loss beside the decision regions) whole on the first screen
+        box = page.locator(LOSS).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        # both confusion matrices, counts summing to the points
+        page.locator(CONFUSION).scroll_into_view_if_needed()
+        sums = wait_for(lambda: page.evaluate(f"""() => {{
+            const d = document.querySelector('{CONFUSION}');
+            if (!d || !d.data || !d.querySelector('.main-svg')) return null;
+            return d.data.map(t => [t.name, t.customdata.flat().reduce((a, b) => a + b, 0)]);
+        }}"""), timeout=30)
+        assert sums == [["train", 240], ["test", 60]]
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"compare-{width}x{height}-{scheme}-confusion.png"))
+        assert not errors
