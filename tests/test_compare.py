@@ -214,8 +214,12 @@ def test_the_confusion_figure_shows_counts_and_row_shares(K, share):
     assert sum(np.array(t["customdata"]).sum() for t in heat) == snap.N + len(snap.y_test)
     notes = [a["text"] for a in fig["layout"]["annotations"]]
     assert notes[0] == (f"<b>train</b>: {np.trace(mats['train'])} of {snap.N} right ({snap.accuracy:.1%})")
-    assert fig["layout"]["xaxis"]["title"]["text"] == "predicted class"
+    last = "xaxis" if len(heat) == 1 else "xaxis2"
+    assert fig["layout"][last]["title"]["text"] == "predicted class"
     assert fig["layout"]["yaxis"]["title"]["text"] == "true class"
+    if K > 5 and share:  # ten classes: the test matrix below the training one, each the chart's width
+        assert fig["layout"]["yaxis2"]["domain"][1] < fig["layout"]["yaxis"]["domain"][0]
+        assert fig["layout"]["xaxis2"]["domain"] == [0.0, 1.0] and fig["layout"]["height"] > 800
 
 
 @pytest.mark.parametrize("th", [LIGHT, DARK])

@@ -11,6 +11,7 @@ import pytest
 
 from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
 from tests.test_browser import button, iteration, wait_for
+from tests.test_watch_browser import LEGEND_SCROLL, OVERLAPS, TITLES_OUTSIDE
 from ui.compare import SAVE_LABEL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -62,6 +63,15 @@ def save(page, count: int) -> None:
     wait_app_ready(page)
 
 
+def readable(page, key: str, selectors: tuple[str, ...]) -> None:
+    """No two texts of the chart on top of each other, no legend to scroll, every title whole."""
+    for selector in selectors:
+        found = page.evaluate(OVERLAPS, [key, selector])
+        assert found["count"] and not found["overlaps"], (key, selector, found)
+    assert page.evaluate(LEGEND_SCROLL) == 0
+    assert page.evaluate(TITLES_OUTSIDE) == []
+
+
 @pytest.mark.parametrize("width,height,scheme", [(1280, 720, "light"), (1600, 1000, "dark")])
 def test_save_two_runs_and_see_three_curves(server, width, height, scheme):
     with chromium_page(width, height, scheme) as page:
@@ -85,6 +95,8 @@ def test_save_two_runs_and_see_three_curves(server, width, height, scheme):
             return d && d._fullLayout && d.layout.title.text.endsWith('iteration {shown}'); }}"""), timeout=30)
         chips = page.evaluate(f"""() => document.querySelector('{LOSS}').layout.annotations.map(a => a.text)""")
         assert chips == ["saved: step 1", "saved: step 10"]
+        page.mouse.move(2, 2)  # no tooltip on the screenshot
+        readable(page, "loss", ("g.annotation", ".legendtext"))
         page.screenshot(path=str(ARTIFACTS / f"compare-{width}x{height}-{scheme}.png"))
         # the first row of charts (loss beside the decision regions) whole on the first screen
         box = page.locator(LOSS).bounding_box()
@@ -97,6 +109,29 @@ def test_save_two_runs_and_see_three_curves(server, width, height, scheme):
             return d.data.map(t => [t.name, t.customdata.flat().reduce((a, b) => a + b, 0)]);
         }}"""), timeout=30)
         assert sums == [["train", 240], ["test", 60]]
+        readable(page, "confusion", ("g.annotation", ".heatmaplayer text", ".xtick text", ".ytick text"))
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / f"compare-{width}x{height}-{scheme}-confusion.png"))
         assert not errors
+
+
+def test_ten_classes_confusion_matrices_read_on_a_projector(server):
+    with chromium_page(1280, 720, "light") as page:
+        page.goto(f"{server}/?preset=ten-classes&test_share=0.2&speed=100")
+        wait_app_ready(page)
+        for _ in range(3):
+            button(page, "Step").click()
+            wait_app_ready(page)
+        wait_for(lambda: iteration(page) == 3, timeout=30)
+        page.locator(CONFUSION).scroll_into_view_if_needed()
+        sums = wait_for(lambda: page.evaluate(f"""() => {{
+            const d = document.querySelector('{CONFUSION}');
+            if (!d || !d.data || !d.querySelector('.main-svg') || !d.layout.title.text.includes('iteration 3'))
+                return null;
+            return d.data.map(t => [t.name, t.customdata.length, t.customdata.flat().reduce((a, b) => a + b, 0)]);
+        }}"""), timeout=30)
+        assert sums == [["train", 10, 800], ["test", 10, 200]]
+        page.mouse.move(2, 2)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "compare-ten-classes-1280x720-light-confusion.png"))
+        readable(page, "confusion", ("g.annotation", ".heatmaplayer text", ".xtick text", ".ytick text"))
