@@ -75,12 +75,15 @@ def test_confusion_refuses_labels_out_of_range_and_lengths_that_differ():
 
 
 def test_a_snapshots_confusions_agree_with_the_models_own_accuracies():
-    run = Run(Config(test_share=0.25, classes=4, dataset="blobs"))
+    run = Run(Config(test_share=0.25, classes=4))  # a spiral: far from diagonal, so far from symmetric
     run.step(25)
     snap = run.snapshot()
     mats = confusions(snap)
     assert set(mats) == {"train", "test"}
     assert mats["train"].sum() == snap.N == 300 and mats["test"].sum() == len(snap.y_test) == 100
+    assert (mats["test"] != mats["test"].T).any()  # (a transposed matrix would not pass for this one)
+    y, pred = predictions(snap, "train")
+    np.testing.assert_array_equal(mats["train"], oracle(y, pred, 4))
     assert np.trace(mats["train"]) / snap.N == snap.accuracy
     assert np.trace(mats["test"]) / len(snap.y_test) == snap.test_accuracy == snap.history.test_accuracy[-1]
     y, pred = predictions(snap, "test")
