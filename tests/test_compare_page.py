@@ -116,3 +116,26 @@ def test_saved_runs_in_session_state_are_checked():
     at.session_state[compare.KEY] = ("not a run",)
     at.run()
     assert not at.exception and not [t for t in charts(at)["loss"]["data"] if t["name"].startswith("saved")]
+
+
+def test_the_live_streams_frames_overlay_the_saved_runs_the_page_shows():
+    """SOFTMAX_STREAM=1: while a run trains, its frames are built off the page's script (ui/stream.py); the
+    page tells the hub which runs are saved, and the frames' loss chart overlays them."""
+    import json
+
+    from softmax.compare import save
+    from softmax.runner import Trainer
+    from ui import sessions, stream
+
+    seat = sessions.Seat(Trainer(Config()), sessions.LOCAL)
+    seat.trainer.step(5)
+    token = stream.HUB.issue(seat)
+    try:
+        saved = (save(Run(Config(step_size=10.0)).snapshot()),)
+        stream.HUB.show(token, None, "dark", saved)
+        frame, it, _ = stream.build_frame(seat, stream.HUB.ticket(token), 0)
+        loss = next(c["figure"] for c in json.loads(frame)["charts"] if c["key"] == "loss")
+        assert it == 5 and [t["name"] for t in loss["data"] if t["name"].startswith("saved")] == ["saved: step 10"]
+        assert loss["layout"]["meta"]["theme"] == "dark"
+    finally:
+        stream.HUB.revoke(token)
