@@ -21,7 +21,7 @@ from softmax.config import Config
 from softmax.run import Run
 from viz.confusion import confusion_figure
 from viz.figures import all_figures, chart_names
-from viz.loss import CHIP_PX, PLOT_PX, SAVED_STYLES, TEST_COLOR, loss_figure
+from viz.loss import CHIP_PX, PLOT_PX, PLOT_W_PX, SAVED_STYLES, TEST_COLOR, chip_width, loss_figure
 from viz.style import DARK, LIGHT, contrast, scale_colors, sequential
 
 
@@ -178,15 +178,38 @@ def test_saved_runs_are_overlaid_at_most_three_each_in_its_own_style():
         chips = fig["layout"]["annotations"]
         assert [c["text"] for c in chips] == [t["name"] for t in over]
         assert [c["x"] for c in chips] == [40.0] * 3
-        top = fig["layout"]["yaxis"].get("range", [0, max(float(r.loss.max()) for r in saved)])[1]
-        at = sorted(float(c["y"]) / top * PLOT_PX + c["yshift"] for c in chips)  # px on the shortest plot
-        assert min(np.diff(at)) >= CHIP_PX, at  # no chip on another
+        assert no_chip_on_another(fig)
         assert all(contrast(c["font"]["color"], c["bgcolor"]) >= 4.5 for c in chips)
         assert fig["layout"]["xaxis"]["dtick"] >= 5  # the axis reaches the saved runs' 40 iterations
     assert not [n for n in names(loss_figure(snap)) if n.startswith("saved")]
     # the board passes them to the loss chart only
     figs = all_figures(snap, saved=saved[:2])
     assert sum(n.startswith("saved: ") for n in names(figs["loss"])) == 2
+
+
+def no_chip_on_another(fig) -> bool:
+    """The loss chart's name chips, in px on the smallest plot the page draws, pairwise apart."""
+    top = fig["layout"]["yaxis"].get("range", [0, 1.2])[1]
+    x_end = max(float(decode(t["x"]).max()) for t in fig["data"] if t["name"].startswith("saved"))
+    boxes = []
+    for c in fig["layout"]["annotations"]:
+        x, w = c["x"] / max(x_end, 10) * PLOT_W_PX, chip_width(c["text"])
+        left = x - w if c["xanchor"] == "right" else x
+        if w <= max(x, PLOT_W_PX - x):
+            assert left >= 0 and left + w <= PLOT_W_PX + 1, c  # inside the plot, where it fits
+        boxes.append((left, left + w, c["y"] / top * PLOT_PX + c["yshift"]))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[1] and b[0] < a[1] and abs(a[2] - b[2]) < CHIP_PX), (a, b)
+    return True
+
+
+@pytest.mark.parametrize("ends", [(40, 40, 40), (30, 300, 10), (200, 180, 190), (5, 6, 7)])
+def test_name_chips_never_cover_one_another(ends):
+    saved = tuple(save(trained(n, step_size=s, iterations=1000).snapshot())
+                  for n, s in zip(ends, (0.1, 10.0, 1.0), strict=True))
+    fig = loss_figure(trained(10).snapshot(), saved=saved)
+    assert len(fig["layout"]["annotations"]) == 3 and no_chip_on_another(fig)
 
 
 def test_a_diverged_saved_run_puts_the_loss_on_a_log_axis():

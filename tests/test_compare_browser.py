@@ -63,13 +63,18 @@ def save(page, count: int) -> None:
     wait_app_ready(page)
 
 
+GEOMETRY = """(key) => { const l = document.querySelector(`div.plotly-live[data-key="${key}"]`)._fullLayout;
+    return [l.xaxis.range, l.yaxis.range, l._size, (l.annotations || []).map(a => [a.text, a.x, a.y, a.yshift])]; }"""
+
+
 def readable(page, key: str, selectors: tuple[str, ...]) -> None:
     """No two texts of the chart on top of each other, no legend to scroll, every title whole."""
     for selector in selectors:
         found = page.evaluate(OVERLAPS, [key, selector])
-        assert found["count"] and not found["overlaps"], (key, selector, found)
+        assert found["count"] and not found["overlaps"], (key, selector, found, page.evaluate(GEOMETRY, key))
     assert page.evaluate(LEGEND_SCROLL) == 0
     assert page.evaluate(TITLES_OUTSIDE) == []
+    return True
 
 
 @pytest.mark.parametrize("width,height,scheme", [(1280, 720, "light"), (1600, 1000, "dark")])
@@ -96,8 +101,8 @@ def test_save_two_runs_and_see_three_curves(server, width, height, scheme):
         chips = page.evaluate(f"""() => document.querySelector('{LOSS}').layout.annotations.map(a => a.text)""")
         assert chips == ["saved: step 1", "saved: step 10"]
         page.mouse.move(2, 2)  # no tooltip on the screenshot
-        readable(page, "loss", ("g.annotation", ".legendtext"))
         page.screenshot(path=str(ARTIFACTS / f"compare-{width}x{height}-{scheme}.png"))
+        readable(page, "loss", ("g.annotation", ".legendtext"))
         # the first row of charts (loss beside the decision regions) whole on the first screen
         box = page.locator(LOSS).bounding_box()
         assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box

@@ -20,7 +20,10 @@ TEST_COLOR = "#009E73"  # Okabe-Ito green: everything measured on the held-out p
 # dark-theme versions read on a dark page); every one at least 3:1 against its theme's background.
 SAVED_STYLES = {"light": (("#D55E00", "longdash"), ("#5F5B56", "longdashdot"), ("#882255", "dot")),
                 "dark": (("#D55E00", "longdash"), ("#B8B3A8", "longdashdot"), ("#CC6677", "dot"))}
-PLOT_PX, CHIP_PX = 140, 24  # the loss chart's shortest plot area (a 300 px chart) and a name chip's height
+# The loss chart's smallest plot area (a 300 px high chart at 1280x720: about 260 x 144 px, less the room
+# plotly's autorange leaves around the curves), a name chip's height (21 px) with a gap, and the width of one
+# of its characters, generously: chips are placed in these pixels
+PLOT_W_PX, PLOT_PX, CHIP_PX, CHAR_PX = 220, 120, 26, 7.5
 LEGEND_ROW = 22  # px a row of the legend takes (two entries a row on a 1280x720 projector's loss chart)
 LOSS_HOVER, ACCURACY_HOVER = "%{y:.4g}", "%{y:.1%}"
 
@@ -137,29 +140,42 @@ def saved_traces(saved: Sequence[SavedRun], names: Sequence[str], th: Theme) -> 
 
 def saved_labels(saved: Sequence[SavedRun], names: Sequence[str], th: Theme, log_y: bool, x_span: float,
                  y_range: tuple[float, float]) -> list[dict]:
-    """Each saved curve's name on a chip of its colour, just above the curve's last point and to its left
-    (inside the plot, clear of the accuracy axis): a legend of seven entries would not fit a projector's
-    loss chart. A chip that would sit on an earlier one (ends close in both directions) is lifted above it."""
+    """Each saved curve's name on a chip of its colour, just above the curve's last point, to its left (to
+    its right if there is no room): inside the plot, clear of the accuracy axis. A legend of seven entries
+    would not fit a projector's loss chart. Chips are placed on the smallest plot the page draws (PLOT_W_PX
+    by PLOT_PX: on a larger one they only get further apart); one that would cover an earlier one is lifted
+    above it."""
     styles = SAVED_STYLES[th.name]
     y_lo, y_hi = y_range
     y_span = max(y_hi - y_lo, 1e-12)
-    placed: list[tuple[float, float]] = []  # (x, height in px on the shortest plot) of each chip placed
+    placed: list[tuple[float, float, float]] = []  # (left, right, bottom) in px of each chip placed
     out = []
     for i, (r, name) in enumerate(zip(saved, names, strict=True)):
         if not len(r.iteration) or not np.isfinite(r.loss[-1]) or (log_y and r.loss[-1] <= 0):
             continue
+        text = f"saved: {name}"
         x, y = float(r.iteration[-1]), float(r.loss[-1])
         yv = float(np.log10(y)) if log_y else y
+        x_px, w = x / max(x_span, 1.0) * PLOT_W_PX, chip_width(text)
+        right_anchor = x_px >= w or x_px >= PLOT_W_PX - x_px  # left of the end if it fits there, else where wider
+        left = x_px - w if right_anchor else x_px
         base = (yv - y_lo) / y_span * PLOT_PX
         lift = 0
-        while any(abs(px - x) < 0.4 * x_span and abs(py - (base + CHIP_PX * lift)) < CHIP_PX for px, py in placed):
+        while any(left < r_ + 4 and l_ < left + w + 4 and abs(b_ - (base + CHIP_PX * lift)) < CHIP_PX
+                  for l_, r_, b_ in placed):
             lift += 1
-        placed.append((x, base + CHIP_PX * lift))
+        placed.append((left, left + w, base + CHIP_PX * lift))
         color = styles[i % len(styles)][0]
-        out.append({"text": f"saved: {name}", "x": x, "y": yv, "xref": "x", "yref": "y", "xanchor": "right",
-                    "yanchor": "bottom", "yshift": 4 + CHIP_PX * lift, "showarrow": False, "bgcolor": color,
+        out.append({"text": text, "x": x, "y": yv, "xref": "x", "yref": "y",
+                    "xanchor": "right" if right_anchor else "left", "yanchor": "bottom",
+                    "yshift": 4 + CHIP_PX * lift, "showarrow": False, "bgcolor": color,
                     "borderpad": 2, "font": {"color": chip_text(color), "size": SMALL_FONT}})
     return out
+
+
+def chip_width(text: str) -> float:
+    """A generous estimate of a name chip's width in px (13 px text, its padding)."""
+    return CHAR_PX * len(text) + 8
 
 
 def run_names(snap: Snapshot, saved: Sequence[SavedRun]) -> list[str]:
