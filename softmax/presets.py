@@ -21,7 +21,8 @@ PRESETS: dict[str, Preset] = {
     "step-too-large": Preset(
         "A step size too large", Config(step_size=50.0),
         "Step size 50: every update overshoots and the loss blows up within a few iterations. "
-        "Find the largest step size that still makes the loss fall."),
+        "Find the largest step size that still makes the loss fall: after each try press Save this run for "
+        "comparison, and up to three runs' loss curves stay on the loss chart beside the one you train next."),
     "heavy-reg": Preset(
         "Heavy regularization", Config(reg=1.0),
         "Regularization 1: reg·W pulls the weights so close to zero that the loss stays near ln 3 ≈ 1.10 and "
@@ -48,8 +49,9 @@ PRESETS: dict[str, Preset] = {
     "svm-vs-softmax": Preset(
         "SVM or softmax", Config(loss="svm"),
         "The same data and weights with the multiclass SVM loss: dscores is now a count of violated margins, "
-        "not p − onehot. Points the SVM already classifies by a margin of 1 give no gradient at all. Switch "
-        "the loss back to softmax: which points stop pulling?"),
+        "not p − onehot. Points the SVM already classifies by a margin of 1 give no gradient at all. Save this "
+        "run for comparison (its loss curve stays on the chart), then switch the loss back to softmax: which "
+        "points stop pulling?"),
 }
 
 

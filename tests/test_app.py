@@ -15,7 +15,7 @@ from testing.support import ROOT
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 
-CHARTS = {"loss", "decision", "gradient_table", "gradient_history", "dscores"}
+CHARTS = {"loss", "decision", "gradient_table", "gradient_history", "dscores", "confusion"}
 
 
 

@@ -108,13 +108,13 @@ def test_every_figure_is_valid_plotly_without_nan(model, loss, classes):
 
 
 def test_charts_follow_the_model():
-    assert chart_names(run()) == ["loss", "decision", "gradient_table", "gradient_history", "dscores"]
+    assert chart_names(run()) == ["loss", "decision", "gradient_table", "gradient_history", "dscores", "confusion"]
     assert chart_names(run(loss="svm")) == ["loss", "decision", "margins", "gradient_table", "gradient_history",
-                                            "dscores"]
+                                            "dscores", "confusion"]
     assert chart_names(run("two-layer")) == ["loss", "decision", "hidden", "gradient_table", "gradient_table_W1",
-                                             "gradient_history", "dscores"]
+                                             "gradient_history", "dscores", "confusion"]
     assert chart_names(run("two-layer", "svm")) == ["loss", "decision", "hidden", "margins", "gradient_table",
-                                                    "gradient_table_W1", "gradient_history", "dscores"]
+                                                    "gradient_table_W1", "gradient_history", "dscores", "confusion"]
 
 
 @pytest.mark.parametrize("model,loss", MODELS)

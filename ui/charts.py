@@ -11,6 +11,7 @@ import math
 
 import streamlit as st
 
+from softmax.compare import SavedRun
 from softmax.provenance import Terms
 from softmax.snapshot import Snapshot
 from ui import highlight
@@ -115,10 +116,12 @@ def draw(fig: dict, key: str, n: int | None = None) -> int | None:
     return clicked_point(plotly_live(fig, key=key, height=fig["layout"].get("height", 440)), key, n)
 
 
-def panels(snap: Snapshot, picked: int | None, theme: str, t: Terms | None = None) -> list[Panel]:
+def panels(snap: Snapshot, picked: int | None, theme: str, t: Terms | None = None,
+           saved: tuple[SavedRun, ...] = ()) -> list[Panel]:
     """The Watch tab's charts of a snapshot as the board's panels (the page's and the stream's frames);
-    ``t``: a gradient entry whose largest terms are ringed on the decision regions and dscores."""
-    figs = all_figures(snap, picked=picked, theme=theme)
+    ``t``: a gradient entry whose largest terms are ringed on the decision regions and dscores; ``saved``:
+    runs saved for comparison, overlaid on the loss chart."""
+    figs = all_figures(snap, picked=picked, theme=theme, saved=saved)
     for name in ("decision", "dscores"):
         if t is not None and name in figs:
             figs[name]["data"] += contributor_rings(snap, t, name, theme=theme)
@@ -132,14 +135,15 @@ def view(snap: Snapshot) -> tuple[int | None, str]:
     return pick(snap, BOARD), browser_theme(BOARD)
 
 
-def charts(snap: Snapshot, stream: dict | None = None) -> tuple[int | None, str]:
+def charts(snap: Snapshot, stream: dict | None = None, saved: tuple[SavedRun, ...] = ()) -> tuple[int | None, str]:
     """The Watch tab's board: every chart of the snapshot's model, the picked example ringed;
-    ``stream``: the live stream the board follows while the run trains (see ``plotly_board``).
+    ``stream``: the live stream the board follows while the run trains (see ``plotly_board``);
+    ``saved``: runs saved for comparison (their loss curves on the loss chart).
     Returns (the picked example, the theme) the figures were built for."""
     picked, theme = view(snap)
     highlight.cell_click(snap, BOARD)  # a click on a cell of the gradient table: ring where that entry comes from
     t = highlight.traced(snap)
-    plotly_board(panels(snap, picked, theme, t), key=BOARD, stream=stream)
+    plotly_board(panels(snap, picked, theme, t, saved), key=BOARD, stream=stream)
     if t is not None:
         entry = highlight.label(t.name, t.index)
         left, right = st.columns([5, 1], vertical_alignment="center")

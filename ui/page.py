@@ -20,7 +20,7 @@ from softmax.limits import LimitError, ServerLimits
 from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
-from ui import inputs, owndata, server, sessions, stream, timeline
+from ui import compare, inputs, owndata, server, sessions, stream, timeline
 from ui.charts import charts, stream_state
 from ui.explainer import explainer
 from ui.text import plain
@@ -300,7 +300,7 @@ def _reset(seat: sessions.Seat) -> None:
 
 
 def buttons(seat: sessions.Seat) -> None:
-    cols = st.columns(4)
+    cols = st.columns([1, 1, 1, 1, 1.7])
     cols[0].button("Start", type="primary", on_click=_start, args=(seat,), width="stretch",
                    help="Train in the background; the charts follow live.")
     cols[1].button("Pause", on_click=_pause, args=(seat,), width="stretch", help="Stop training; nothing is lost.")
@@ -308,6 +308,7 @@ def buttons(seat: sessions.Seat) -> None:
                    help="Take exactly one gradient descent step.")
     cols[3].button("Reset", on_click=_reset, args=(seat,), width="stretch",
                    help="Back to iteration 0: the same data and initial weights (same seed).")
+    compare.save_button(seat, cols[4])
 
 
 def status(snap: Snapshot) -> None:
@@ -396,9 +397,11 @@ def main() -> None:
         else:
             live_stream = {"url": url, "token": token, "live": offer,
                            "status": stream.status_fields(snap) if streaming else None} if url else None
-            picked, theme = charts(snap, stream=live_stream)
+            saved = compare.saved()
+            picked, theme = charts(snap, stream=live_stream, saved=saved)
             if url:
-                stream.HUB.show(token, picked, theme)
+                stream.HUB.show(token, picked, theme, saved)
+            compare.saved_row(snap)
         if running and not snap.running:
             st.rerun()  # training ended by itself: redraw the page once, and stop polling
         if offer and (stream_state() == token) != streaming:

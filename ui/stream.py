@@ -80,6 +80,7 @@ class Ticket:
     address: str  # the client address of the page (sessions.LOCAL for the server's own host)
     picked: int | None = None  # what the board shows (the page updates them on every run)
     theme: str = "light"
+    saved: tuple = ()  # runs saved for comparison (softmax.compare.SavedRun), on the loss chart
     generation: int = 0  # streams opened with this token: only the newest is served
 
 
@@ -108,12 +109,13 @@ class Hub:
         with self._lock:
             return self._tickets.get(token) if isinstance(token, str) else None
 
-    def show(self, token: str, picked: int | None, theme: str) -> None:
-        """What the page's board shows now (its picked example, its theme): the next frames follow it."""
+    def show(self, token: str, picked: int | None, theme: str, saved: tuple = ()) -> None:
+        """What the page's board shows now (its picked example, its theme, the runs saved for comparison):
+        the next frames follow it."""
         with self._lock:
             ticket = self._tickets.get(token)
             if ticket is not None:
-                ticket.picked, ticket.theme = picked, theme
+                ticket.picked, ticket.theme, ticket.saved = picked, theme, saved
 
     def tokens(self) -> int:
         with self._lock:
@@ -155,14 +157,15 @@ def build_frame(seat: sessions.Seat, ticket: Ticket, seq: int) -> tuple[str, int
     running = trainer.running  # read first: if False, the snapshot below is the last one
     snap = trainer.snapshot
     meta = {"type": "frame", "seq": seq, "status": status_fields(snap)}
-    return charts_message(meta, panels(snap, ticket.picked, ticket.theme)), snap.iteration, running
+    return (charts_message(meta, panels(snap, ticket.picked, ticket.theme, saved=ticket.saved)), snap.iteration,
+            running)
 
 
 async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits) -> None:
     """Send frames while the run trains; a last one and "stopped" when it stops."""
     loop = asyncio.get_running_loop()
     registry = sessions.registry(limits)
-    sent: tuple[int, int | None, str] | None = None  # (iteration, picked, theme) of the last frame sent
+    sent: tuple | None = None  # (iteration, picked, theme, saved runs) of the last frame sent
     seq, rate, rate_at = 0, 1.0, 0.0
     while True:
         tick = time.monotonic()
@@ -179,10 +182,10 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
         if built is None:
             break
         frame, iteration, running = built
-        if (iteration, ticket.picked, ticket.theme) != sent:
+        if (iteration, ticket.picked, ticket.theme, ticket.saved) != sent:
             await asyncio.wait_for(ws.send_text(frame), SEND_TIMEOUT)  # waits while the socket is full
             seq += 1
-            sent = (iteration, ticket.picked, ticket.theme)
+            sent = (iteration, ticket.picked, ticket.theme, ticket.saved)
         if not running:
             break
         await asyncio.sleep(max(0.0, tick + 1.0 / rate - time.monotonic()))

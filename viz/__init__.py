@@ -5,6 +5,7 @@ figure data (``viz.figures``: which charts a model gets; one module per kind of 
 ``viz.style``: colours, themes, number formats), ``ui`` puts it on the page.
 """
 
+from .confusion import confusion_figure
 from .dscores import dscores_figure
 from .figures import all_figures, chart_names, figure
 from .gradients import gradient_history_figure, gradient_table_figure
@@ -13,6 +14,6 @@ from .plane import decision_figure, hidden_figure, margins_figure
 from .style import DARK, LIGHT, THEMES
 
 __all__ = [
-    "DARK", "LIGHT", "THEMES", "all_figures", "chart_names", "decision_figure", "dscores_figure", "figure",
-    "gradient_history_figure", "gradient_table_figure", "hidden_figure", "loss_figure", "margins_figure",
+    "DARK", "LIGHT", "THEMES", "all_figures", "chart_names", "confusion_figure", "decision_figure", "dscores_figure",
+    "figure", "gradient_history_figure", "gradient_table_figure", "hidden_figure", "loss_figure", "margins_figure",
 ]

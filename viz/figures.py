@@ -8,13 +8,18 @@ Every number comes from the snapshot, i.e. from the model's own computation.
 Which charts there are follows the model, read from its parameters' names and shapes:
 every model has the loss, the decision regions, its output layer's gradient now and over
 time, and the dscores panels; a model with a hidden layer adds the hidden layer's regions in
-the plane and its first layer's gradient; the SVM loss adds its margins.
+the plane and its first layer's gradient; the SVM loss adds its margins. Every model ends
+with the confusion matrix (train, and test with a held-out share).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from softmax.compare import SavedRun
 from softmax.snapshot import Snapshot
 
+from .confusion import confusion_figure
 from .dscores import dscores_figure
 from .gradients import gradient_history_figure, gradient_table_figure, layers
 from .loss import loss_figure
@@ -31,20 +36,26 @@ def chart_names(snap: Snapshot) -> list[str]:
         names.append("margins")
     names.append("gradient_table")
     names += [f"gradient_table_{w}" for w, _ in layers(snap) if w != snap.model.output]
-    return names + ["gradient_history", "dscores"]
+    return names + ["gradient_history", "dscores", "confusion"]
 
 
-def figure(snap: Snapshot, name: str, picked: int | None = None, theme: str | Theme = "light") -> dict:
-    """The chart called ``name`` (one of ``chart_names(snap)``)."""
+def figure(snap: Snapshot, name: str, picked: int | None = None, theme: str | Theme = "light",
+           saved: Sequence[SavedRun] = ()) -> dict:
+    """The chart called ``name`` (one of ``chart_names(snap)``); ``saved``: runs whose loss curves the
+    loss chart overlays."""
     if name.startswith("gradient_table_"):
         return gradient_table_figure(snap, name.removeprefix("gradient_table_"), picked=picked, theme=theme)
+    if name == "loss":
+        return loss_figure(snap, picked=picked, theme=theme, saved=saved)
     return CHARTS[name](snap, picked=picked, theme=theme)
 
 
-def all_figures(snap: Snapshot, picked: int | None = None, theme: str | Theme = "light") -> dict[str, dict]:
+def all_figures(snap: Snapshot, picked: int | None = None, theme: str | Theme = "light",
+                saved: Sequence[SavedRun] = ()) -> dict[str, dict]:
     """Every chart of the Watch tab, by name, in reading order; ``picked`` (an example's index) is
-    ringed wherever points are drawn; ``theme`` is "light" or "dark"."""
-    return {name: figure(snap, name, picked, theme) for name in chart_names(snap)}
+    ringed wherever points are drawn; ``theme`` is "light" or "dark"; ``saved``: runs saved for
+    comparison, overlaid on the loss chart."""
+    return {name: figure(snap, name, picked, theme, saved) for name in chart_names(snap)}
 
 
 CHARTS = {
@@ -55,4 +66,5 @@ CHARTS = {
     "gradient_table": gradient_table_figure,
     "gradient_history": gradient_history_figure,
     "dscores": dscores_figure,
+    "confusion": confusion_figure,
 }
