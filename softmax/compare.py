@@ -75,7 +75,7 @@ class SavedRun:
     """What a page keeps of a run to compare it with others: its setup and its loss curve.
 
     ``config``: the settings the run started with; ``changes``: how many times a training setting
-    changed mid-run; ``iteration`` (T,) int32 and ``loss`` (T,) float32: the total loss, thinned to
+    changed mid-run; ``iteration`` (T,) int32 and ``loss`` (T,) float64: the total loss, thinned to
     at most SAVED_POINTS points (the first and the last kept); ``diverged``; ``key``: the same for
     the same run however far it went (setup, mid-run changes, points), so saving it again replaces it.
     """
@@ -105,7 +105,7 @@ def save(snap: Snapshot) -> SavedRun:
     keep = np.arange(n) if n <= SAVED_POINTS else np.unique(np.linspace(0, n - 1, SAVED_POINTS).round().astype(int))
     changes = sum(1 for c in snap.log if c.settings and c.iteration <= snap.iteration)
     return SavedRun(snap.start_config, changes, frozen(h.iteration[keep].astype(np.int32)),
-                    frozen(h.loss[keep].astype(np.float32)), snap.diverged, run_key(snap))
+                    frozen(h.loss[keep].astype(np.float64)), snap.diverged, run_key(snap))
 
 
 def keep(saved: Sequence[SavedRun], new: SavedRun, most: int = MAX_SAVED) -> tuple[tuple[SavedRun, ...], str]:

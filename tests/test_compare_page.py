@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 
 def decode(spec) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype={"f4": np.float32, "i4": np.int32}[spec["dtype"]])
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype("<" + spec["dtype"]))
 
 
 def trace(fig: dict, name: str) -> dict:
