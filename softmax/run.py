@@ -174,7 +174,7 @@ class Run:
         idx = self.batch_rng.randint(len(self.y), size=B)
         self._rng_state = None  # the stream moved on
         batch = self.model.workspace(self.X[idx], self.y[idx], self.config.classes)
-        batch.run(self.theta, self.config.reg)
+        batch.run(self.theta, self.config.reg, accuracy=False)
         return batch.grad
 
     def _step(self) -> None:
@@ -186,13 +186,13 @@ class Run:
         cfg = self.config
         np.copyto(self._theta_prev, self.theta)
         OPTIMIZERS[cfg.optimizer](self.theta, self._gradient_for_update(), self.optimizer)
-        result = self.ws.run(self.theta, cfg.reg)
+        result = self.ws.run(self.theta, cfg.reg, accuracy=False)  # counted when read (see ``result``)
         if not math.isfinite(result.loss):  # non-finite weights make the loss non-finite too
             np.copyto(self.theta, self._theta_prev)
             self.result = self.ws.run(self.theta, cfg.reg)
             self._diverge("the loss became infinite")
             return
-        self.result = result
+        self._result, self._counted = result, False
         self.iteration += 1
         self._record()
         if result.loss > BLOWUP_FACTOR * self._reference:
@@ -201,6 +201,18 @@ class Run:
             self.stop_reason = f"reached the {cfg.iterations}-iteration limit"
         if self.iteration % self._spacing == 0:
             self._keep_checkpoint()
+
+    @property
+    def result(self) -> PassResult:
+        """The loss and accuracy at the current weights. A step leaves the accuracy uncounted (most steps are
+        never shown): it is counted here, from the workspace's scores, which are this pass's until the next."""
+        if not self._counted:
+            self._result, self._counted = self._result._replace(accuracy=self.ws.accuracy()), True
+        return self._result
+
+    @result.setter
+    def result(self, result: PassResult) -> None:
+        self._result, self._counted = result, True
 
     def _blowup_reference(self) -> None:
         """The loss a blow-up is measured against: the loss at the start or after the last edit of the points,
@@ -213,9 +225,9 @@ class Run:
         self.stop_reason = f"diverged: {why}"
 
     def _record(self) -> None:
-        r = self.result
-        test = self.test_result() if len(self.y_test) and self.history.due(self.iteration) else None
-        self.history.record(self.iteration, r, self.ws.grads, test)
+        due = self.history.due(self.iteration)  # the scalars (accuracy, test figures) are kept this iteration
+        test = self.test_result() if due and len(self.y_test) else None
+        self.history.record(self.iteration, self.result if due else self._result, self.ws.grads, test)
 
     def test_result(self) -> tuple[float, float]:
         """(data loss, accuracy) on the held-out points at the current weights."""
@@ -413,6 +425,7 @@ class Run:
 
     def _clone(self) -> Run:
         """A second run over the same data and model, with its own weights and buffers (for ``view``)."""
+        self.result  # noqa: B018 -- counted now: the clone's own workspace has not run
         clone = copy.copy(self)
         clone.theta = self.theta.copy()
         clone.params = clone.layout.views(clone.theta)

@@ -14,6 +14,8 @@ column of ones appended to its input, forward and backward.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import Layout, Params, PassResult, probabilities
@@ -77,7 +79,7 @@ class TwoLayerWorkspace:
             self._theta, self._theta_views = theta, views
         return self._theta_views
 
-    def run(self, theta: np.ndarray, reg: float) -> PassResult:
+    def run(self, theta: np.ndarray, reg: float, accuracy: bool = True) -> PassResult:
         t1, t2, W1, W2, columns = self._views(theta)
         d1, d2 = self._layers["data"]
         X1T, hidden1T, hiddenT, scoresT, dscoresT, dhiddenT = (
@@ -115,9 +117,13 @@ class TwoLayerWorkspace:
             np.multiply(self.reg_mask, reg, out=self._reg_scale)
         np.multiply(theta, self._reg_scale, out=self.grad_reg)  # reg * w on the weights, 0 on the biases
         np.add(self.grad_data, self.grad_reg, out=self.grad)
-        correct = np.count_nonzero(scoresT.argmax(axis=0) == self.y)
-        accuracy = float(correct) / max(self.N, 1)  # no points yet: nothing is right
-        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), accuracy)
+        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss),
+                          self.accuracy() if accuracy else math.nan)
+
+    def accuracy(self) -> float:
+        """The share of points whose largest score is their class, at the last pass."""
+        correct = np.count_nonzero(self.scoresT.argmax(axis=0) == self.y)
+        return float(correct) / max(self.N, 1)  # no points yet: nothing is right
 
 
 class TwoLayerModel:
