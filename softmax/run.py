@@ -35,7 +35,16 @@ from .snapshot import Change, HistoryBuffer, Snapshot, frozen, frozen_dict
 BATCH_STREAM = 7919  # second word of the minibatch stream's seed
 SPLIT_STREAM = 104729  # second word of the test split's seed
 BLOWUP_FACTOR = 10.0  # a loss this many times the initial loss means the steps overshoot
-CHECKPOINT_BYTES = 1 << 20  # per run: theta and optimizer state at regular iterations
+CHECKPOINT_BYTES = 1 << 20  # per run, room for at least this much: theta and optimizer state at regular iterations
+CHECKPOINT_MAX_BYTES = 4 << 20  # per run, never more (one server process holds ~55 pages)
+REPLAY_SECONDS = 0.15  # going back to any iteration replays one checkpoint interval at most: about this long
+MAX_ITERATIONS = 100_000  # the iteration cap's largest value (config.py)
+# One step's cost, estimated from the model's shape (this machine, BLAS on one thread, as the server runs):
+# a fixed part, and per training point ~3 multiply-adds per parameter (forward, both backward products),
+# plus the elementwise work on the hidden units and the loss's on the classes. Measured: the net (H = 100)
+# 160 us at N = 300, K = 3 (estimate 178), 650 us at N = 1000, K = 10 (estimate 966); linear K = 10,
+# N = 1000 134 us (118).
+STEP_FIXED_S, STEP_UNIT_S = 40e-6, 0.2e-9
 MAX_POINTS = 100_000  # points a run accepts from a user (the server's own limit is lower)
 
 
@@ -122,10 +131,10 @@ class Run:
         self._blowup_reference()
         self.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0)
         self._record()
-        per = self.theta.nbytes * 3 + 256  # theta and up to two optimizer arrays (Adam's m and v)
-        self._capacity = max(64, min(1024, CHECKPOINT_BYTES // per)) // 2 * 2
+        self._set_capacity()
         self._spacing = 1
         self.checkpoints: list[Checkpoint] = [self.checkpoint()]
+        self._checkpoint_bytes = checkpoint_bytes(self.checkpoints[0])
         self._scratch: Run | None = None
 
     # -- data -------------------------------------------------------------------------------
@@ -137,6 +146,8 @@ class Run:
 
     def _load(self, points: np.ndarray, labels: np.ndarray) -> None:
         self.points, self.y = points, labels
+        if hasattr(self, "_capacity"):  # a step's cost depends on the number of points
+            self._set_capacity()
         self.X = frozen(self.transform(self.points))
         self.ws = self.model.workspace(self.X, self.y, self.config.classes)
         with quiet():
@@ -345,14 +356,33 @@ class Run:
         state = self._rng_state
         if state is None:
             state = self._rng_state = self.batch_rng.get_state()
-        return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer), state,
+        return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer, False), state,
                           self.data_version, self._reference, self.diverged, self.stop_reason)
 
+    def step_seconds(self) -> float:
+        """One step's estimated cost on this machine, from the model's shape (see STEP_UNIT_S)."""
+        per_point = 3 * self.theta.size + 4 * getattr(self.model, "H", 0) + 30 * self.config.classes
+        return STEP_FIXED_S + STEP_UNIT_S * max(len(self.y), 1) * per_point
+
+    def _set_capacity(self) -> None:
+        """How many checkpoints to keep: enough that at MAX_ITERATIONS one interval replays in REPLAY_SECONDS
+        (spacing: a power of two), at least 64 and CHECKPOINT_BYTES' worth (up to 1024), as before; the
+        bytes are capped apart, by CHECKPOINT_MAX_BYTES (``_keep_checkpoint``)."""
+        per = self.theta.nbytes * 3 + 256  # theta and up to two optimizer arrays (Adam's m and v)
+        floor = max(64, min(1024, CHECKPOINT_BYTES // per))
+        spacing = 1 << max(0, int(math.log2(max(REPLAY_SECONDS / self.step_seconds(), 1.0))))
+        self._capacity = (max(floor, MAX_ITERATIONS // spacing + 1) + 1) // 2 * 2
+
     def _keep_checkpoint(self) -> None:
-        self.checkpoints.append(self.checkpoint())
-        if len(self.checkpoints) > self._capacity:  # full: every other one goes, the spacing doubles
+        cp = self.checkpoint()
+        self.checkpoints.append(cp)
+        self._checkpoint_bytes += checkpoint_bytes(cp)
+        # full, or over the byte cap: every other one goes, the spacing doubles (iteration 0 always stays)
+        while len(self.checkpoints) > 1 and (len(self.checkpoints) > self._capacity
+                                             or self._checkpoint_bytes > CHECKPOINT_MAX_BYTES):
             self._spacing *= 2
             self.checkpoints = [c for c in self.checkpoints if c.iteration % self._spacing == 0]
+            self._checkpoint_bytes = sum(map(checkpoint_bytes, self.checkpoints))
 
     def restore(self, cp: Checkpoint) -> None:
         """Put the run at a checkpoint (the log, history and later checkpoints are left as they are).
@@ -417,6 +447,7 @@ class Run:
         kept = [c for c in self.log if c.iteration <= iteration]
         cp = self._checkpoint_at_or_before(iteration)
         self.checkpoints = [c for c in self.checkpoints if c.iteration <= cp.iteration]
+        self._checkpoint_bytes = sum(map(checkpoint_bytes, self.checkpoints))
         self.history.truncate(iteration)
         self.log = [c for c in kept if c.iteration < cp.iteration]
         self.restore(cp)
@@ -479,5 +510,13 @@ def replay(config: Config, log: Sequence[Change], iteration: int,
     return run
 
 
-def _copy_state(state: dict) -> dict:
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
+def _copy_state(state: dict, scratch: bool = True) -> dict:
+    """A copy of an optimizer's state; without its ``scratch`` buffer (no state: rewritten at every update)
+    when ``scratch`` is False, as a checkpoint keeps it."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items() if scratch or k != "scratch"}
+
+
+def checkpoint_bytes(cp: Checkpoint) -> int:
+    """The arrays a checkpoint holds: theta and the optimizer's state (the minibatch stream's state is shared
+    until a draw, and small)."""
+    return cp.theta.nbytes + sum(v.nbytes for v in cp.optimizer.values() if isinstance(v, np.ndarray))

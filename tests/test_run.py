@@ -139,6 +139,54 @@ def test_checkpoints_stay_bounded_on_a_long_run():
     assert_same(dict(snap.params), params_of(again), tol=1e-12)
 
 
+def kept_to(run, iterations):
+    """The checkpoints a run keeps on its way to ``iterations`` (the weights stay: only their number and
+    bytes matter here, and no step is taken)."""
+    for i in range(1, iterations + 1):
+        if i % run._spacing == 0:
+            run.iteration = i
+            run._keep_checkpoint()
+    return run
+
+
+@pytest.mark.parametrize("model, K, optimizer", [("two-layer", 3, "sgd"), ("two-layer", 10, "sgd"),
+                                                 ("two-layer", 10, "adam"), ("linear", 10, "sgd")])
+def test_checkpoints_at_100000_iterations_fit_the_byte_cap_and_replay_one_interval_in_budget(model, K, optimizer):
+    from softmax.run import CHECKPOINT_MAX_BYTES, MAX_ITERATIONS, REPLAY_SECONDS, checkpoint_bytes
+
+    run = Run(Config(model=model, classes=K, dataset="spiral" if K == 3 else "blobs", optimizer=optimizer,
+                     iterations=MAX_ITERATIONS))
+    run.step(1)  # the optimizer's state exists (Adam's m and v: three times theta a checkpoint)
+    kept_to(run, MAX_ITERATIONS)
+    marks = [c.iteration for c in run.checkpoints]
+    assert marks == list(range(0, MAX_ITERATIONS + 1, run._spacing))
+    assert run._checkpoint_bytes == sum(map(checkpoint_bytes, run.checkpoints)) <= CHECKPOINT_MAX_BYTES
+    assert len(marks) <= run._capacity
+    assert all("scratch" not in c.optimizer for c in run.checkpoints)  # sgd's buffer is no state
+    replay_s = (run._spacing - 1) * run.step_seconds()  # the most a view replays (estimated)
+    if (model, K, optimizer) == ("two-layer", 10, "sgd"):  # N = 1000: the byte cap decides
+        assert run._spacing == 256 and run._checkpoint_bytes > CHECKPOINT_MAX_BYTES / 2 and replay_s < 0.25
+    elif optimizer == "adam":
+        assert run._spacing == 1024  # three arrays a checkpoint
+    else:
+        assert replay_s <= REPLAY_SECONDS, (run._spacing, run.step_seconds())
+    assert run.step_seconds() < 1e-3 or model == "two-layer"
+
+
+def test_a_nets_view_at_ten_classes_is_the_run_trained_straight_there():
+    config = Config(model="two-layer", classes=10, dataset="blobs", points_per_class=20, hidden=30, iterations=4000)
+    run = Run(config)
+    run.step(4000)
+    assert 32 <= run._spacing <= 128 and len(run.checkpoints) > 30
+    for target in (1, 1000 + run._spacing - 1, 3001):
+        snap = run.view(target)
+        again = replay(config, [], target)
+        assert snap.iteration == target
+        assert_same(dict(snap.params), params_of(again), tol=1e-12)
+        assert snap.loss == pytest.approx(again.result.loss, abs=1e-12)
+        assert snap.accuracy == again.result.accuracy
+
+
 def test_log_text_round_trips_and_bad_parts_are_left_out_with_a_notice():
     from softmax.points import add, move
     from softmax.snapshot import log_text, parse_log
