@@ -57,6 +57,12 @@ class TwoLayerWorkspace:
         self.grads = self._named(self.grad)
         self.grads_data = self._named(self.grad_data)
         self.grads_reg = self._named(self.grad_reg)
+        # the row-by-row products' (output row, input row) pairs, made once (views)
+        d1, _ = self._layers["data"]
+        self._scores_rows = list(self.scoresT)
+        self._d2_rows = list(zip(self.d2T, self.dscoresT, strict=True))
+        self._d1_rows = list(zip(d1, self.X1T, strict=True))
+        self._on01 = self.on.view(np.uint8)  # the gate as 0 and 1: numpy multiplies it in faster than a bool
         self.parts = {"hidden": self.hiddenT.T, "scores": self.scoresT.T, **self.loss.parts,
                       "dscores": self.dscoresT.T, "dhidden": self.dhiddenT.T}
 
@@ -88,16 +94,16 @@ class TwoLayerWorkspace:
         np.matmul(t1.T, X1T, out=hiddenT)
         np.maximum(hiddenT, 0.0, out=hiddenT)
         if self.K <= THIN:
-            for k, column in enumerate(columns):
-                np.dot(column, hidden1T, out=scoresT[k])
+            for row, column in zip(self._scores_rows, columns, strict=True):
+                np.dot(column, hidden1T, out=row)
         else:
             np.dot(t2.T, hidden1T, out=scoresT)
         data_loss = self.loss(scoresT, dscoresT)
         reg_loss = 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
         # backward: into W2 and b2 as into the linear model's W and b, with hidden as the input
         if self.K <= THIN:
-            for k in range(self.K):
-                np.dot(hidden1T, dscoresT[k], out=self.d2T[k])
+            for row, dscores in self._d2_rows:
+                np.dot(hidden1T, dscores, out=row)
             np.copyto(d2, self.d2T.T)
         else:
             np.dot(hidden1T, dscoresT.T, out=d2)
@@ -105,11 +111,11 @@ class TwoLayerWorkspace:
         # (times 1 or 0, as a product: a gradient of inf or nan where the unit is off stays nan)
         np.matmul(W2, dscoresT, out=dhiddenT)
         np.greater(hiddenT, 0.0, out=self.on)  # hidden = max(pre, 0) > 0 exactly where pre > 0 (nan: off)
-        np.multiply(dhiddenT, self.on, out=dhiddenT)
+        np.multiply(dhiddenT, self._on01, out=dhiddenT)
         # into W1 and b1, with X as the input
         if self.D + 1 <= THIN:
-            for d in range(self.D + 1):
-                np.dot(dhiddenT, X1T[d], out=d1[d])
+            for row, x in self._d1_rows:
+                np.dot(dhiddenT, x, out=row)
         else:
             np.dot(X1T, dhiddenT.T, out=d1)
         if reg != self._reg:
