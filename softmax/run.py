@@ -45,6 +45,9 @@ MAX_ITERATIONS = 100_000  # the iteration cap's largest value (config.py)
 # 160 us at N = 300, K = 3 (estimate 178), 650 us at N = 1000, K = 10 (estimate 966); linear K = 10,
 # N = 1000 134 us (118).
 STEP_FIXED_S, STEP_UNIT_S = 40e-6, 0.2e-9
+# A view's replay keeps states FINE times as dense as the checkpoints, the last RECENT of them: going to a
+# nearby iteration again (a slider dragged either way) replays a few steps, not a whole interval.
+FINE, RECENT = 8, 16
 MAX_POINTS = 100_000  # points a run accepts from a user (the server's own limit is lower)
 
 
@@ -136,6 +139,7 @@ class Run:
         self.checkpoints: list[Checkpoint] = [self.checkpoint()]
         self._checkpoint_bytes = checkpoint_bytes(self.checkpoints[0])
         self._scratch: Run | None = None
+        self._timeline = 0  # changes when the run's past does (rewind): a view's recent states are then stale
 
     # -- data -------------------------------------------------------------------------------
     def _set_data(self, points: np.ndarray, labels: np.ndarray) -> None:
@@ -429,8 +433,13 @@ class Run:
         if self._scratch is None:
             self._scratch = self._clone()
         s = self._scratch
+        if s._timeline != self._timeline:
+            s._recent.clear()
+            s._timeline = self._timeline
+        s._spacing = max(1, self._spacing // FINE)  # where its replay keeps a recent state
         s.log, s.config = [], self.config
-        s.restore(self._checkpoint_at_or_before(iteration))
+        nearest = [self._checkpoint_at_or_before(iteration), *(c for c in s._recent if c.iteration <= iteration)]
+        s.restore(max(nearest, key=lambda c: c.iteration))
         if s.config.iterations < iteration:  # the cap was lowered since: it must not stop the replay short
             s.config = s.config.with_changes(iterations=iteration)
         with quiet():
@@ -444,6 +453,7 @@ class Run:
         """Go back to ``iteration`` for good: later iterations, changes and checkpoints are dropped
         (the changes made at ``iteration`` itself are kept: they are part of what it showed)."""
         iteration = max(0, min(int(iteration), self.iteration))
+        self._timeline += 1
         kept = [c for c in self.log if c.iteration <= iteration]
         cp = self._checkpoint_at_or_before(iteration)
         self.checkpoints = [c for c in self.checkpoints if c.iteration <= cp.iteration]
@@ -469,8 +479,15 @@ class Run:
         clone.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0, capacity=2)
         clone.checkpoints = self.checkpoints
         clone._scratch = None
-        clone._keep_checkpoint = lambda: None  # a view never adds checkpoints to its source
+        clone._recent = []  # states its replays passed, FINE times as dense as the checkpoints (see view)
+        clone._keep_checkpoint = clone._keep_recent  # a view never adds checkpoints to its source
         return clone
+
+    def _keep_recent(self) -> None:
+        """(A view's scratch run) keep the state at this iteration among the last RECENT."""
+        if not any(c.iteration == self.iteration for c in self._recent):
+            self._recent.append(self.checkpoint())
+            del self._recent[:-RECENT]
 
     def trajectory(self, index: int) -> dict[str, np.ndarray]:
         """Example ``index`` of the current points over the run, at the checkpoints where it existed

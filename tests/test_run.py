@@ -254,3 +254,36 @@ def test_every_optimizer_trains_the_case_study(name):
     run = Run(Config(optimizer=name, step_size=step, iterations=300))
     run.step(300)
     assert not run.diverged and run.result.loss < 0.8
+
+
+def test_views_dragged_either_way_replay_a_few_steps_and_equal_training_straight_there():
+    """A view keeps the states its replay passed (8 times as dense as the checkpoints, the last 16): the next
+    view nearby replays from the nearest of them. Minibatches (their stream's state) and a change mid-way
+    come along; a rewind makes those states stale."""
+    config = Config(model="two-layer", hidden=20, batch_size=16, iterations=3000)
+    run = Run(config)
+    run.step(1000)
+    run.change(run.config.with_changes(step_size=0.5))
+    run.step(2000)
+    spacing = run._spacing
+    assert spacing >= 16
+    start = 1000 - 3  # the change at 1000 lies ahead
+    run.view(start)
+    s = run._scratch
+    steps = []
+    s._step = lambda real=s._step: (steps.append(1), real())[1]
+    fine = spacing // 8
+    # forward from the last view, back a little, forward over the change: never a whole interval
+    for target, most in ((start + 1, fine), (start + 9, 8), (start - 1, fine), (start + 5, fine), (start + 30, 30)):
+        steps.clear()
+        snap = run.view(target)
+        assert len(steps) <= min(most, spacing - 1), (target, len(steps))
+        straight = replay(config, run.log, target)
+        assert_same(dict(snap.params), params_of(straight), tol=1e-12)
+        assert snap.config.step_size == straight.config.step_size
+    run.rewind(1500)
+    run.change(run.config.with_changes(step_size=0.25))
+    run.step(500)
+    for target in (1400, 1700, start + 9):
+        snap = run.view(target)
+        assert_same(dict(snap.params), params_of(replay(config, run.log, target)), tol=1e-12)
