@@ -35,7 +35,19 @@ from .snapshot import Change, HistoryBuffer, Snapshot, frozen, frozen_dict
 BATCH_STREAM = 7919  # second word of the minibatch stream's seed
 SPLIT_STREAM = 104729  # second word of the test split's seed
 BLOWUP_FACTOR = 10.0  # a loss this many times the initial loss means the steps overshoot
-CHECKPOINT_BYTES = 1 << 20  # per run: theta and optimizer state at regular iterations
+CHECKPOINT_BYTES = 1 << 20  # per run, room for at least this much: theta and optimizer state at regular iterations
+CHECKPOINT_MAX_BYTES = 4 << 20  # per run, never more (one server process holds ~55 pages)
+REPLAY_SECONDS = 0.15  # going back to any iteration replays one checkpoint interval at most: about this long
+MAX_ITERATIONS = 100_000  # the iteration cap's largest value (config.py)
+# One step's cost, estimated from the model's shape (this machine, BLAS on one thread, as the server runs):
+# a fixed part, and per training point ~3 multiply-adds per parameter (forward, both backward products),
+# plus the elementwise work on the hidden units and the loss's on the classes. Measured: the net (H = 100)
+# 160 us at N = 300, K = 3 (estimate 178), 650 us at N = 1000, K = 10 (estimate 966); linear K = 10,
+# N = 1000 134 us (118).
+STEP_FIXED_S, STEP_UNIT_S = 40e-6, 0.2e-9
+# A view's replay keeps states FINE times as dense as the checkpoints, the last RECENT of them: going to a
+# nearby iteration again (a slider dragged either way) replays a few steps, not a whole interval.
+FINE, RECENT = 8, 16
 MAX_POINTS = 100_000  # points a run accepts from a user (the server's own limit is lower)
 
 
@@ -122,11 +134,12 @@ class Run:
         self._blowup_reference()
         self.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0)
         self._record()
-        per = self.theta.nbytes * 3 + 256  # theta and up to two optimizer arrays (Adam's m and v)
-        self._capacity = max(64, min(1024, CHECKPOINT_BYTES // per)) // 2 * 2
+        self._set_capacity()
         self._spacing = 1
         self.checkpoints: list[Checkpoint] = [self.checkpoint()]
+        self._checkpoint_bytes = checkpoint_bytes(self.checkpoints[0])
         self._scratch: Run | None = None
+        self._timeline = 0  # changes when the run's past does (rewind): a view's recent states are then stale
 
     # -- data -------------------------------------------------------------------------------
     def _set_data(self, points: np.ndarray, labels: np.ndarray) -> None:
@@ -137,6 +150,8 @@ class Run:
 
     def _load(self, points: np.ndarray, labels: np.ndarray) -> None:
         self.points, self.y = points, labels
+        if hasattr(self, "_capacity"):  # a step's cost depends on the number of points
+            self._set_capacity()
         self.X = frozen(self.transform(self.points))
         self.ws = self.model.workspace(self.X, self.y, self.config.classes)
         with quiet():
@@ -174,7 +189,7 @@ class Run:
         idx = self.batch_rng.randint(len(self.y), size=B)
         self._rng_state = None  # the stream moved on
         batch = self.model.workspace(self.X[idx], self.y[idx], self.config.classes)
-        batch.run(self.theta, self.config.reg)
+        batch.run(self.theta, self.config.reg, accuracy=False)
         return batch.grad
 
     def _step(self) -> None:
@@ -186,13 +201,13 @@ class Run:
         cfg = self.config
         np.copyto(self._theta_prev, self.theta)
         OPTIMIZERS[cfg.optimizer](self.theta, self._gradient_for_update(), self.optimizer)
-        result = self.ws.run(self.theta, cfg.reg)
+        result = self.ws.run(self.theta, cfg.reg, accuracy=False)  # counted when read (see ``result``)
         if not math.isfinite(result.loss):  # non-finite weights make the loss non-finite too
             np.copyto(self.theta, self._theta_prev)
             self.result = self.ws.run(self.theta, cfg.reg)
             self._diverge("the loss became infinite")
             return
-        self.result = result
+        self._result, self._counted = result, False
         self.iteration += 1
         self._record()
         if result.loss > BLOWUP_FACTOR * self._reference:
@@ -201,6 +216,18 @@ class Run:
             self.stop_reason = f"reached the {cfg.iterations}-iteration limit"
         if self.iteration % self._spacing == 0:
             self._keep_checkpoint()
+
+    @property
+    def result(self) -> PassResult:
+        """The loss and accuracy at the current weights. A step leaves the accuracy uncounted (most steps are
+        never shown): it is counted here, from the workspace's scores, which are this pass's until the next."""
+        if not self._counted:
+            self._result, self._counted = self._result._replace(accuracy=self.ws.accuracy()), True
+        return self._result
+
+    @result.setter
+    def result(self, result: PassResult) -> None:
+        self._result, self._counted = result, True
 
     def _blowup_reference(self) -> None:
         """The loss a blow-up is measured against: the loss at the start or after the last edit of the points,
@@ -213,9 +240,9 @@ class Run:
         self.stop_reason = f"diverged: {why}"
 
     def _record(self) -> None:
-        r = self.result
-        test = self.test_result() if len(self.y_test) and self.history.due(self.iteration) else None
-        self.history.record(self.iteration, r, self.ws.grads, test)
+        due = self.history.due(self.iteration)  # the scalars (accuracy, test figures) are kept this iteration
+        test = self.test_result() if due and len(self.y_test) else None
+        self.history.record(self.iteration, self.result if due else self._result, self.ws.grads, test)
 
     def test_result(self) -> tuple[float, float]:
         """(data loss, accuracy) on the held-out points at the current weights."""
@@ -333,14 +360,33 @@ class Run:
         state = self._rng_state
         if state is None:
             state = self._rng_state = self.batch_rng.get_state()
-        return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer), state,
+        return Checkpoint(self.iteration, self.config, self.theta.copy(), _copy_state(self.optimizer, False), state,
                           self.data_version, self._reference, self.diverged, self.stop_reason)
 
+    def step_seconds(self) -> float:
+        """One step's estimated cost on this machine, from the model's shape (see STEP_UNIT_S)."""
+        per_point = 3 * self.theta.size + 4 * getattr(self.model, "H", 0) + 30 * self.config.classes
+        return STEP_FIXED_S + STEP_UNIT_S * max(len(self.y), 1) * per_point
+
+    def _set_capacity(self) -> None:
+        """How many checkpoints to keep: enough that at MAX_ITERATIONS one interval replays in REPLAY_SECONDS
+        (spacing: a power of two), at least 64 and CHECKPOINT_BYTES' worth (up to 1024), as before; the
+        bytes are capped apart, by CHECKPOINT_MAX_BYTES (``_keep_checkpoint``)."""
+        per = self.theta.nbytes * 3 + 256  # theta and up to two optimizer arrays (Adam's m and v)
+        floor = max(64, min(1024, CHECKPOINT_BYTES // per))
+        spacing = 1 << max(0, int(math.log2(max(REPLAY_SECONDS / self.step_seconds(), 1.0))))
+        self._capacity = (max(floor, MAX_ITERATIONS // spacing + 1) + 1) // 2 * 2
+
     def _keep_checkpoint(self) -> None:
-        self.checkpoints.append(self.checkpoint())
-        if len(self.checkpoints) > self._capacity:  # full: every other one goes, the spacing doubles
+        cp = self.checkpoint()
+        self.checkpoints.append(cp)
+        self._checkpoint_bytes += checkpoint_bytes(cp)
+        # full, or over the byte cap: every other one goes, the spacing doubles (iteration 0 always stays)
+        while len(self.checkpoints) > 1 and (len(self.checkpoints) > self._capacity
+                                             or self._checkpoint_bytes > CHECKPOINT_MAX_BYTES):
             self._spacing *= 2
             self.checkpoints = [c for c in self.checkpoints if c.iteration % self._spacing == 0]
+            self._checkpoint_bytes = sum(map(checkpoint_bytes, self.checkpoints))
 
     def restore(self, cp: Checkpoint) -> None:
         """Put the run at a checkpoint (the log, history and later checkpoints are left as they are).
@@ -387,8 +433,13 @@ class Run:
         if self._scratch is None:
             self._scratch = self._clone()
         s = self._scratch
+        if s._timeline != self._timeline:
+            s._recent.clear()
+            s._timeline = self._timeline
+        s._spacing = max(1, self._spacing // FINE)  # where its replay keeps a recent state
         s.log, s.config = [], self.config
-        s.restore(self._checkpoint_at_or_before(iteration))
+        nearest = [self._checkpoint_at_or_before(iteration), *(c for c in s._recent if c.iteration <= iteration)]
+        s.restore(max(nearest, key=lambda c: c.iteration))
         if s.config.iterations < iteration:  # the cap was lowered since: it must not stop the replay short
             s.config = s.config.with_changes(iterations=iteration)
         with quiet():
@@ -402,9 +453,11 @@ class Run:
         """Go back to ``iteration`` for good: later iterations, changes and checkpoints are dropped
         (the changes made at ``iteration`` itself are kept: they are part of what it showed)."""
         iteration = max(0, min(int(iteration), self.iteration))
+        self._timeline += 1
         kept = [c for c in self.log if c.iteration <= iteration]
         cp = self._checkpoint_at_or_before(iteration)
         self.checkpoints = [c for c in self.checkpoints if c.iteration <= cp.iteration]
+        self._checkpoint_bytes = sum(map(checkpoint_bytes, self.checkpoints))
         self.history.truncate(iteration)
         self.log = [c for c in kept if c.iteration < cp.iteration]
         self.restore(cp)
@@ -413,6 +466,7 @@ class Run:
 
     def _clone(self) -> Run:
         """A second run over the same data and model, with its own weights and buffers (for ``view``)."""
+        self.result  # noqa: B018 -- counted now: the clone's own workspace has not run
         clone = copy.copy(self)
         clone.theta = self.theta.copy()
         clone.params = clone.layout.views(clone.theta)
@@ -425,8 +479,15 @@ class Run:
         clone.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0, capacity=2)
         clone.checkpoints = self.checkpoints
         clone._scratch = None
-        clone._keep_checkpoint = lambda: None  # a view never adds checkpoints to its source
+        clone._recent = []  # states its replays passed, FINE times as dense as the checkpoints (see view)
+        clone._keep_checkpoint = clone._keep_recent  # a view never adds checkpoints to its source
         return clone
+
+    def _keep_recent(self) -> None:
+        """(A view's scratch run) keep the state at this iteration among the last RECENT."""
+        if not any(c.iteration == self.iteration for c in self._recent):
+            self._recent.append(self.checkpoint())
+            del self._recent[:-RECENT]
 
     def trajectory(self, index: int) -> dict[str, np.ndarray]:
         """Example ``index`` of the current points over the run, at the checkpoints where it existed
@@ -466,5 +527,13 @@ def replay(config: Config, log: Sequence[Change], iteration: int,
     return run
 
 
-def _copy_state(state: dict) -> dict:
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
+def _copy_state(state: dict, scratch: bool = True) -> dict:
+    """A copy of an optimizer's state; without its ``scratch`` buffer (no state: rewritten at every update)
+    when ``scratch`` is False, as a checkpoint keeps it."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items() if scratch or k != "scratch"}
+
+
+def checkpoint_bytes(cp: Checkpoint) -> int:
+    """The arrays a checkpoint holds: theta and the optimizer's state (the minibatch stream's state is shared
+    until a draw, and small)."""
+    return cp.theta.nbytes + sum(v.nbytes for v in cp.optimizer.values() if isinstance(v, np.ndarray))

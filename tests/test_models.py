@@ -298,3 +298,45 @@ def test_decision_regions_come_from_the_models_own_scores():
     ws.run(theta, 0.0)
     np.testing.assert_allclose(net.scores(theta, X).T, ws.parts["scores"], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(net.hidden(theta, X).T, ws.parts["hidden"], rtol=1e-12, atol=1e-15)
+
+
+def _net_pass_with_a_float_gate(X, y, theta, K, H, reg):
+    """The net's pass as the workspace computed it before its thin products became matrix-vector products:
+    the gate a float array from pre > 0, multiplied in (so inf or nan times an off unit's 0 is nan)."""
+    D = X.shape[1]
+    s1 = (D + 1) * H
+    t1, t2 = theta[:s1].reshape(D + 1, H), theta[s1:].reshape(H + 1, K)
+    pre = X @ t1[:D] + t1[D]
+    hidden = np.maximum(pre, 0.0)
+    scores = hidden @ t2[:H] + t2[H]
+    with np.errstate(all="ignore"):
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        dscores = (probs - np.eye(K)[y]) / len(y)
+        # the reg term is reg * (theta * mask): 0 on a finite bias, nan on an infinite one
+        dW2, db2 = hidden.T @ dscores + reg * t2[:H], dscores.sum(axis=0) + reg * (t2[H] * 0.0)
+        dhidden = (dscores @ t2[:H].T) * (pre > 0).astype(float)
+        dW1, db1 = X.T @ dhidden + reg * t1[:D], dhidden.sum(axis=0) + reg * (t1[D] * 0.0)
+    return np.concatenate([dW1.ravel(), db1, dW2.ravel(), db2]), dhidden
+
+
+@pytest.mark.parametrize("bad", [-np.inf, np.nan, np.inf])
+@pytest.mark.parametrize("K", [3, 10])
+def test_a_non_finite_pre_activation_gates_as_a_float_mask_did(bad, K):
+    """A unit whose bias is -inf is off everywhere (its gradient 0, the loss finite); nan or +inf make the
+    pass non-finite: the same entries nan as with the float gate of before, the finite ones equal."""
+    rng = np.random.RandomState(3)
+    X, y, H = rng.randn(40, 2), rng.randint(K, size=40), 7
+    model = TwoLayerModel(hidden=H)
+    theta = model.init(rng, 2, K, notes=False)
+    theta[2 * H + 4] = bad  # b1[4]
+    ws = model.workspace(X, y, K)
+    with np.errstate(all="ignore"):
+        result = ws.run(theta, 1e-3)
+    expected, dhidden = _net_pass_with_a_float_gate(X, y, theta, K, H, 1e-3)
+    np.testing.assert_array_equal(np.isnan(ws.grad), np.isnan(expected))
+    np.testing.assert_allclose(ws.grad, expected, rtol=1e-12, atol=1e-15, equal_nan=True)
+    np.testing.assert_allclose(ws.parts["dhidden"], dhidden, rtol=1e-12, atol=1e-15, equal_nan=True)
+    assert math.isfinite(result.loss) == (bad == -np.inf)
+    if bad == -np.inf:
+        assert not ws.parts["hidden"][:, 4].any() and not ws.grads_data["b1"][4] and not ws.grads_data["W1"][:, 4].any()

@@ -139,6 +139,54 @@ def test_checkpoints_stay_bounded_on_a_long_run():
     assert_same(dict(snap.params), params_of(again), tol=1e-12)
 
 
+def kept_to(run, iterations):
+    """The checkpoints a run keeps on its way to ``iterations`` (the weights stay: only their number and
+    bytes matter here, and no step is taken)."""
+    for i in range(1, iterations + 1):
+        if i % run._spacing == 0:
+            run.iteration = i
+            run._keep_checkpoint()
+    return run
+
+
+@pytest.mark.parametrize("model, K, optimizer", [("two-layer", 3, "sgd"), ("two-layer", 10, "sgd"),
+                                                 ("two-layer", 10, "adam"), ("linear", 10, "sgd")])
+def test_checkpoints_at_100000_iterations_fit_the_byte_cap_and_replay_one_interval_in_budget(model, K, optimizer):
+    from softmax.run import CHECKPOINT_MAX_BYTES, MAX_ITERATIONS, REPLAY_SECONDS, checkpoint_bytes
+
+    run = Run(Config(model=model, classes=K, dataset="spiral" if K == 3 else "blobs", optimizer=optimizer,
+                     iterations=MAX_ITERATIONS))
+    run.step(1)  # the optimizer's state exists (Adam's m and v: three times theta a checkpoint)
+    kept_to(run, MAX_ITERATIONS)
+    marks = [c.iteration for c in run.checkpoints]
+    assert marks == list(range(0, MAX_ITERATIONS + 1, run._spacing))
+    assert run._checkpoint_bytes == sum(map(checkpoint_bytes, run.checkpoints)) <= CHECKPOINT_MAX_BYTES
+    assert len(marks) <= run._capacity
+    assert all("scratch" not in c.optimizer for c in run.checkpoints)  # sgd's buffer is no state
+    replay_s = (run._spacing - 1) * run.step_seconds()  # the most a view replays (estimated)
+    if (model, K, optimizer) == ("two-layer", 10, "sgd"):  # N = 1000: the byte cap decides
+        assert run._spacing == 256 and run._checkpoint_bytes > CHECKPOINT_MAX_BYTES / 2 and replay_s < 0.25
+    elif optimizer == "adam":
+        assert run._spacing == 1024  # three arrays a checkpoint
+    else:
+        assert replay_s <= REPLAY_SECONDS, (run._spacing, run.step_seconds())
+    assert run.step_seconds() < 1e-3 or model == "two-layer"
+
+
+def test_a_nets_view_at_ten_classes_is_the_run_trained_straight_there():
+    config = Config(model="two-layer", classes=10, dataset="blobs", points_per_class=20, hidden=30, iterations=4000)
+    run = Run(config)
+    run.step(4000)
+    assert 32 <= run._spacing <= 128 and len(run.checkpoints) > 30
+    for target in (1, 1000 + run._spacing - 1, 3001):
+        snap = run.view(target)
+        again = replay(config, [], target)
+        assert snap.iteration == target
+        assert_same(dict(snap.params), params_of(again), tol=1e-12)
+        assert snap.loss == pytest.approx(again.result.loss, abs=1e-12)
+        assert snap.accuracy == again.result.accuracy
+
+
 def test_log_text_round_trips_and_bad_parts_are_left_out_with_a_notice():
     from softmax.points import add, move
     from softmax.snapshot import log_text, parse_log
@@ -206,3 +254,36 @@ def test_every_optimizer_trains_the_case_study(name):
     run = Run(Config(optimizer=name, step_size=step, iterations=300))
     run.step(300)
     assert not run.diverged and run.result.loss < 0.8
+
+
+def test_views_dragged_either_way_replay_a_few_steps_and_equal_training_straight_there():
+    """A view keeps the states its replay passed (8 times as dense as the checkpoints, the last 16): the next
+    view nearby replays from the nearest of them. Minibatches (their stream's state) and a change mid-way
+    come along; a rewind makes those states stale."""
+    config = Config(model="two-layer", hidden=20, batch_size=16, iterations=3000)
+    run = Run(config)
+    run.step(1000)
+    run.change(run.config.with_changes(step_size=0.5))
+    run.step(2000)
+    spacing = run._spacing
+    assert spacing >= 16
+    start = 1000 - 3  # the change at 1000 lies ahead
+    run.view(start)
+    s = run._scratch
+    steps = []
+    s._step = lambda real=s._step: (steps.append(1), real())[1]
+    fine = spacing // 8
+    # forward from the last view, back a little, forward over the change: never a whole interval
+    for target, most in ((start + 1, fine), (start + 9, 8), (start - 1, fine), (start + 5, fine), (start + 30, 30)):
+        steps.clear()
+        snap = run.view(target)
+        assert len(steps) <= min(most, spacing - 1), (target, len(steps))
+        straight = replay(config, run.log, target)
+        assert_same(dict(snap.params), params_of(straight), tol=1e-12)
+        assert snap.config.step_size == straight.config.step_size
+    run.rewind(1500)
+    run.change(run.config.with_changes(step_size=0.25))
+    run.step(500)
+    for target in (1400, 1700, start + 9):
+        snap = run.view(target)
+        assert_same(dict(snap.params), params_of(replay(config, run.log, target)), tol=1e-12)

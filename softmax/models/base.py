@@ -84,7 +84,11 @@ class Workspace(Protocol):
     grads_reg: Params
     parts: dict[str, np.ndarray]
 
-    def run(self, theta: np.ndarray, reg: float) -> PassResult: ...
+    def run(self, theta: np.ndarray, reg: float, accuracy: bool = True) -> PassResult:
+        """Loss and gradient at theta; with ``accuracy=False`` the result's accuracy is nan (not counted),
+        and ``accuracy()`` counts it from this pass's scores until the next pass."""
+
+    def accuracy(self) -> float: ...
 
 
 class Model(Protocol):

@@ -7,6 +7,8 @@ column of ones appended to X, one matrix product gives every score, and one give
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import Layout, Params, PassResult, notes_draws, probabilities
@@ -39,7 +41,7 @@ class LinearWorkspace:
         self.grads_reg = {"W": self.grad_reg[:D], "b": self.grad_reg[D]}
         self.parts = {"scores": self.scoresT.T, **self.loss.parts, "dscores": self.dscoresT.T}
 
-    def run(self, theta: np.ndarray, reg: float) -> PassResult:
+    def run(self, theta: np.ndarray, reg: float, accuracy: bool = True) -> PassResult:
         """Loss and gradient at theta ((D+1)*K,); the gradient lands in ``self.grad``."""
         D, K = self.D, self.K
         t = theta.reshape(D + 1, K)
@@ -53,9 +55,13 @@ class LinearWorkspace:
         np.multiply(t, reg, out=self.grad_reg)
         self.grad_reg[D] = 0.0
         np.add(self.grad_data, self.grad_reg, out=self._grad2)
+        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss),
+                          self.accuracy() if accuracy else math.nan)
+
+    def accuracy(self) -> float:
+        """The share of points whose largest score is their class, at the last pass."""
         correct = np.count_nonzero(self.scoresT.argmax(axis=0) == self.y)
-        accuracy = float(correct) / max(self.N, 1)  # no points yet: nothing is right
-        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), accuracy)
+        return float(correct) / max(self.N, 1)  # no points yet: nothing is right
 
 
 class LinearModel:

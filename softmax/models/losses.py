@@ -34,6 +34,7 @@ class SoftmaxLoss:
         self.probsT = np.zeros((K, N))
         self.col_max = np.zeros((1, N))
         self.sum_exp = np.zeros((1, N))
+        self.log_sum_exp = np.zeros((1, N))
         self.parts = {"probs": self.probsT.T}
 
     def __call__(self, scoresT: np.ndarray, dscoresT: np.ndarray) -> float:
@@ -47,7 +48,8 @@ class SoftmaxLoss:
         self.probsT /= self.sum_exp
         # -log p_y = log(sum exp) - shifted_y: exact, and never log(0) even when p_y underflows.
         # (a hand-made dataset may be empty for a moment: then every sum is 0, and so is the loss)
-        data_loss = (np.log(self.sum_exp).sum() - np.vdot(self.shiftedT, self.onehotT)) / max(self.N, 1)
+        data_loss = (np.log(self.sum_exp, out=self.log_sum_exp).sum() - np.vdot(self.shiftedT, self.onehotT)) \
+            / max(self.N, 1)
         # d(-log p_y)/ds_k = p_k - [k == y], averaged over the N examples.
         np.subtract(self.probsT, self.onehotT, out=dscoresT)
         dscoresT *= 1.0 / max(self.N, 1)

@@ -14,10 +14,17 @@ column of ones appended to its input, forward and backward.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import Layout, Params, PassResult, probabilities
 from .losses import LOSSES, make_loss
+
+# Products with a side this thin (D+1 = 3 inputs, K = 3 classes: the case study's shapes) are faster as
+# one matrix-vector product per row than as one matrix product: OpenBLAS's dgemm on a (3, 300) by
+# (300, 101) product takes ~20-25 us, three dgemv ~13 us (bench: ``python -m softmax bench``).
+THIN = 3
 
 
 class TwoLayerWorkspace:
@@ -30,24 +37,32 @@ class TwoLayerWorkspace:
         self.loss = make_loss(loss, y, K)
         self.X1T = np.ones((D + 1, N))
         self.X1T[:D] = X.T
-        self.preT = np.zeros((H, N))  # X W1 + b1, before the ReLU
-        self.hidden1T = np.ones((H + 1, N))  # [hidden, 1].T
+        self.hidden1T = np.ones((H + 1, N))  # [hidden, 1].T; X W1 + b1 lands here first, then the ReLU
         self.hiddenT = self.hidden1T[:H]
-        self.onT = np.zeros((H, N))  # 1.0 where the ReLU passes (hidden > 0)
+        self.on = np.zeros((H, N), dtype=bool)  # where the ReLU passes (hidden > 0)
         self.scoresT = np.zeros((K, N))
         self.dscoresT = np.zeros((K, N))
         self.dhiddenT = np.zeros((H, N))
+        self.d2T = np.zeros((K, H + 1))  # dtheta2 transposed: the row-by-row products land here
         self.s1 = (D + 1) * H
         size = self.s1 + (H + 1) * K
         self.grad, self.grad_data, self.grad_reg = np.zeros(size), np.zeros(size), np.zeros(size)
         self.reg_mask = np.zeros(size)
         self.reg_mask[: D * H] = 1.0
         self.reg_mask[self.s1 : self.s1 + H * K] = 1.0
+        self._reg, self._reg_scale = 0.0, np.zeros(size)  # reg * reg_mask for the last reg
+        self._theta: np.ndarray | None = None  # the theta whose views are cached (see _views)
         self._layers = {name: self._split(a) for name, a in
                         (("grad", self.grad), ("data", self.grad_data), ("reg", self.grad_reg))}
         self.grads = self._named(self.grad)
         self.grads_data = self._named(self.grad_data)
         self.grads_reg = self._named(self.grad_reg)
+        # the row-by-row products' (output row, input row) pairs, made once (views)
+        d1, _ = self._layers["data"]
+        self._scores_rows = list(self.scoresT)
+        self._d2_rows = list(zip(self.d2T, self.dscoresT, strict=True))
+        self._d1_rows = list(zip(d1, self.X1T, strict=True))
+        self._on01 = self.on.view(np.uint8)  # the gate as 0 and 1: numpy multiplies it in faster than a bool
         self.parts = {"hidden": self.hiddenT.T, "scores": self.scoresT.T, **self.loss.parts,
                       "dscores": self.dscoresT.T, "dhidden": self.dhiddenT.T}
 
@@ -59,30 +74,62 @@ class TwoLayerWorkspace:
         t1, t2 = self._split(flat)
         return {"W1": t1[: self.D], "b1": t1[self.D], "W2": t2[: self.H], "b2": t2[self.H]}
 
-    def run(self, theta: np.ndarray, reg: float) -> PassResult:
-        t1, t2 = self._split(theta)
+    def _views(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
+        """theta1, theta2, W1, W2 and theta2's columns: views, kept while the same (contiguous) theta comes back
+        (a run updates its theta in place)."""
+        if theta is not self._theta:
+            t1, t2 = self._split(theta)
+            views = (t1, t2, t1[: self.D], t2[: self.H], [t2[:, k] for k in range(self.K)])
+            if not theta.flags.c_contiguous:  # reshape copied: these are no views of theta
+                return views
+            self._theta, self._theta_views = theta, views
+        return self._theta_views
+
+    def run(self, theta: np.ndarray, reg: float, accuracy: bool = True) -> PassResult:
+        t1, t2, W1, W2, columns = self._views(theta)
         d1, d2 = self._layers["data"]
+        X1T, hidden1T, hiddenT, scoresT, dscoresT, dhiddenT = (
+            self.X1T, self.hidden1T, self.hiddenT, self.scoresT, self.dscoresT, self.dhiddenT)
         # forward: the ReLU layer, then the class scores
-        np.dot(t1.T, self.X1T, out=self.preT)
-        np.maximum(self.preT, 0.0, out=self.hiddenT)
-        np.dot(t2.T, self.hidden1T, out=self.scoresT)
-        data_loss = self.loss(self.scoresT, self.dscoresT)
-        W1, W2 = t1[: self.D], t2[: self.H]
+        np.matmul(t1.T, X1T, out=hiddenT)
+        np.maximum(hiddenT, 0.0, out=hiddenT)
+        if self.K <= THIN:
+            for row, column in zip(self._scores_rows, columns, strict=True):
+                np.dot(column, hidden1T, out=row)
+        else:
+            np.dot(t2.T, hidden1T, out=scoresT)
+        data_loss = self.loss(scoresT, dscoresT)
         reg_loss = 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
         # backward: into W2 and b2 as into the linear model's W and b, with hidden as the input
-        np.dot(self.hidden1T, self.dscoresT.T, out=d2)
+        if self.K <= THIN:
+            for row, dscores in self._d2_rows:
+                np.dot(hidden1T, dscores, out=row)
+            np.copyto(d2, self.d2T.T)
+        else:
+            np.dot(hidden1T, dscoresT.T, out=d2)
         # into the hidden layer, through the ReLU: it passes the gradient where it was on, blocks it where off
-        np.dot(W2, self.dscoresT, out=self.dhiddenT)
-        np.greater(self.preT, 0.0, out=self.onT, casting="unsafe")
-        self.dhiddenT *= self.onT
+        # (times 1 or 0, as a product: a gradient of inf or nan where the unit is off stays nan)
+        np.matmul(W2, dscoresT, out=dhiddenT)
+        np.greater(hiddenT, 0.0, out=self.on)  # hidden = max(pre, 0) > 0 exactly where pre > 0 (nan: off)
+        np.multiply(dhiddenT, self._on01, out=dhiddenT)
         # into W1 and b1, with X as the input
-        np.dot(self.X1T, self.dhiddenT.T, out=d1)
-        np.multiply(theta, self.reg_mask, out=self.grad_reg)
-        self.grad_reg *= reg
+        if self.D + 1 <= THIN:
+            for row, x in self._d1_rows:
+                np.dot(dhiddenT, x, out=row)
+        else:
+            np.dot(X1T, dhiddenT.T, out=d1)
+        if reg != self._reg:
+            self._reg = reg
+            np.multiply(self.reg_mask, reg, out=self._reg_scale)
+        np.multiply(theta, self._reg_scale, out=self.grad_reg)  # reg * w on the weights, 0 on the biases
         np.add(self.grad_data, self.grad_reg, out=self.grad)
+        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss),
+                          self.accuracy() if accuracy else math.nan)
+
+    def accuracy(self) -> float:
+        """The share of points whose largest score is their class, at the last pass."""
         correct = np.count_nonzero(self.scoresT.argmax(axis=0) == self.y)
-        accuracy = float(correct) / max(self.N, 1)  # no points yet: nothing is right
-        return PassResult(data_loss + float(reg_loss), data_loss, float(reg_loss), accuracy)
+        return float(correct) / max(self.N, 1)  # no points yet: nothing is right
 
 
 class TwoLayerModel:
