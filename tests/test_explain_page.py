@@ -140,6 +140,46 @@ def test_the_pages_check_checks_the_gradient_the_page_shows(plant):
         assert largest <= 1e-7 and "good" in verdict
 
 
+ONE_ENTRY = """
+import dataclasses
+from types import MappingProxyType
+
+import streamlit as st
+
+from softmax.config import Config
+from softmax.runner import Trainer
+from ui.explainer import explainer
+
+snap = Trainer(Config(reg=0.01)).step(3)
+W = snap.grads["W"].copy()
+W[1, 2] *= 1.05  # one displayed entry 5 % off
+snap = dataclasses.replace(snap, grads=MappingProxyType({**snap.grads, "W": W}))
+explainer(snap)
+"""
+
+
+def test_the_pages_check_flags_the_one_displayed_entry_that_is_off():
+    """One entry of the displayed dW 5 % off (a slip a student could not see in the heatmap): the page's
+    check reads wrong at W[1,2] alone; its analytic column is the displayed array, its numerical column
+    the notes' dW, every other entry good."""
+    at = AppTest.from_string(ONE_ENTRY, default_timeout=120).run()
+    assert not at.exception
+    button(at, "Run the gradient check").click().run()
+    verdict = next(m.value for m in at.markdown if "largest relative error" in m.value)
+    assert "wrong" in verdict
+    o = oracle(Config(reg=0.01), 3)
+    shown = o["dW"].copy()
+    shown[1, 2] *= 1.05
+    checked = next(t for t in (cells(t) for t in at.table) if t[0][0] == "W[0,0]")
+    rows = {row[0]: row for row in checked}
+    for i, j in np.ndindex(2, 3):
+        entry, analytic, numerical, rel = rows[f"W[{i},{j}]"][:4]
+        assert float(analytic) == pytest.approx(shown[i, j], rel=1e-9)
+        assert float(numerical) == pytest.approx(o["dW"][i, j], rel=1e-6)
+        assert (float(rel) > 1e-3) == ((i, j) == (1, 2)), entry
+        assert (float(rel) <= 1e-7) == ((i, j) != (1, 2)), entry
+
+
 def test_the_downloaded_script_is_export_script():
     """The download button's file, byte for byte, is what ``python -m softmax export-script`` writes for
     the same settings (the step-too-large exercise, with the SVM, momentum and minibatches)."""
