@@ -1,9 +1,11 @@
 """The page through Streamlit's AppTest: renders, controls do what they say, edges render."""
 
+import base64
 import json
 import re
 import time
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -12,6 +14,7 @@ from softmax.config import Config, setting_info
 from softmax.presets import PRESETS
 from softmax.runner import Trainer
 from testing.support import ROOT
+from tests.test_explain import oracle
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 
@@ -139,6 +142,35 @@ def test_edge_settings_render(query):
     button(at, "Step").click().run()
     assert not at.exception
     assert set(charts(at)) == CHARTS
+
+
+def decoded(z) -> np.ndarray:
+    """A heatmap's z as the browser gets it: a list, or plotly's typed array {dtype, bdata, shape}."""
+    if not isinstance(z, dict):
+        return np.array(z, dtype=float)
+    shape = [int(n) for n in z["shape"].split(",")] if "shape" in z else [-1]
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).astype(float).reshape(shape)
+
+
+def test_ten_classes_on_the_page_are_ten_everywhere_with_the_notes_numbers():
+    """K = 10 from the link: the decision chart has a legend entry per class, 0..9; the gradient table is
+    10 columns of dW's 2 rows and db, equal (to the float32 it travels in) to the notes' loop after one
+    step; the history has a panel per class; the dscores chart a trace per class."""
+    at = app({"classes": "10"})
+    button(at, "Step").click().run()
+    assert not at.exception and iteration(at) == 1
+    figures = charts(at)
+    legend = [t["name"] for t in figures["decision"]["data"] if t.get("showlegend")]
+    assert sorted(legend) == [f"class {k}" for k in range(10)]
+    table = figures["gradient_table"]["data"][0]
+    assert table["x"] == [f"class {k}" for k in range(10)]
+    z = decoded(table["z"])
+    o = oracle(Config(classes=10), 1)
+    assert z.shape == (3, 10)
+    np.testing.assert_allclose(z, np.vstack([o["dW"], o["db"]]), rtol=1e-6, atol=1e-12)
+    assert len([t for t in figures["gradient_history"]["data"] if t["type"] == "heatmap"]) == 10
+    assert sorted({t["name"] for t in figures["dscores"]["data"] if t["name"].startswith("class ")}) == \
+        [f"class {k}" for k in range(10)]
 
 
 def test_divergence_says_what_to_do():
