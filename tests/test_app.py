@@ -1,7 +1,6 @@
 """The page through Streamlit's AppTest: renders, controls do what they say, edges render."""
 
 import base64
-import json
 import re
 import time
 
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from softmax.config import Config, setting_info
 from softmax.presets import PRESETS
 from softmax.runner import Trainer
+from testing.apptest import button, charts
 from testing.support import ROOT
 from tests.test_explain import oracle
 
@@ -35,15 +35,6 @@ def iteration(at) -> int:
     return int(re.match(r"### Iteration (\d+)", text).group(1))
 
 
-def charts(at) -> dict[str, dict]:
-    """The figures the page drew, by chart key (they travel as the plotly_live component's data)."""
-    out = {}
-    for el in at.get("bidi_component"):
-        for chart in json.loads(el.proto.bytes)["charts"]:
-            out[chart["key"]] = chart["figure"]
-    return out
-
-
 def wait_for(condition, timeout: float = 60.0) -> None:
     """Until ``condition()`` holds; the timeout only keeps a broken run from hanging the suite."""
     deadline = time.monotonic() + timeout
@@ -51,10 +42,6 @@ def wait_for(condition, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {condition}")
         time.sleep(0.01)
-
-
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
 
 
 def test_renders_with_defaults():

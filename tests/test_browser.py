@@ -5,47 +5,13 @@ import time
 
 import pytest
 
-from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+from testing.browser import button, chart_state, iteration, page_server, wait_for
+from testing.support import ARTIFACTS, chromium_page, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def iteration(page) -> int:
-    text = page.locator("h3", has_text="Iteration").first.inner_text()
-    return int(re.search(r"Iteration (\d+)", text).group(1))
-
-
-def chart_state(page, key: str) -> str | None:
-    """What the browser holds for one chart: its title and its first trace's data (base64 typed array)."""
-    return page.evaluate(
-        """(key) => {
-            const div = document.querySelector(`div.plotly-live[data-key="${key}"]`);
-            if (!div || !div.data || !div.querySelector('.main-svg')) return null;
-            const t = div.data[0], v = t.z || t.y;
-            return JSON.stringify([div.layout.title && div.layout.title.text, v && (v.bdata || v)]);
-        }""",
-        key,
-    )
-
-
-def wait_for(cond, timeout=20.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
-def button(page, name):
-    return page.get_by_role("button", name=name, exact=True)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, _proc):
-        yield base
+server = page_server()
 
 
 # What the student sees in colour: the app's background, every chart's text fills as drawn (titles, ticks,

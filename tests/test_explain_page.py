@@ -7,7 +7,6 @@ gradient check against a gradient planted on the page; the downloaded script aga
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -15,10 +14,10 @@ import sys
 
 import numpy as np
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from softmax.config import Config
+from testing.apptest import button, chart, downloads
 from testing.support import ROOT
 from tests.test_explain import NOTES_LINEAR, NOTES_NET, notes_stream, oracle
 
@@ -32,10 +31,6 @@ def explain_app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
-
-
 def cells(table) -> list[list[str]]:
     """An st.table's cells as the student reads them (Markdown escapes undone), index first."""
     frame = table.value
@@ -45,14 +40,6 @@ def cells(table) -> list[list[str]]:
 
 def text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
-
-
-def chart(at, key: str) -> dict:
-    for el in at.get("bidi_component"):
-        for c in json.loads(el.proto.bytes)["charts"]:
-            if c["key"] == key:
-                return c["figure"]
-    raise AssertionError(f"no chart {key}")
 
 
 def test_the_example_on_the_page_is_the_notes_row():
@@ -180,33 +167,21 @@ def test_the_pages_check_flags_the_one_displayed_entry_that_is_off():
         assert (float(rel) <= 1e-7) == ((i, j) != (1, 2)), entry
 
 
-def test_the_downloaded_script_is_export_script():
+def test_the_downloaded_script_is_export_script(monkeypatch):
     """The download button's file, byte for byte, is what ``python -m softmax export-script`` writes for
     the same settings (the step-too-large exercise, with the SVM, momentum and minibatches)."""
-    stored: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        stored[file_id] = path_or_data
-        return file_id
-
     cases = [({}, []), ({"preset": "step-too-large"}, ["--step-size", "50"]),
              ({"loss": "svm", "optimizer": "momentum", "batch_size": "16", "step_size": "0.5", "seed": "4"},
               ["--loss", "svm", "--optimizer", "momentum", "--batch-size", "16", "--step-size", "0.5", "--seed", "4"]),
              ({"preset": "two-layer"}, ["--model", "two-layer", "--iterations", "10000"])]
-    mp = pytest.MonkeyPatch()
-    mp.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    try:
-        for query, options in cases:
-            at = explain_app(query)
-            url = at.get("download_button")[0].proto.url
-            downloaded = stored[os.path.splitext(os.path.basename(url))[0]]
-            cli = subprocess.run([sys.executable, "-m", "softmax", "export-script", *options], capture_output=True,
-                                 cwd=ROOT, check=True, timeout=120).stdout
-            assert downloaded == cli, query
-    finally:
-        mp.undo()
+    stored = downloads(monkeypatch)
+    for query, options in cases:
+        at = explain_app(query)
+        url = at.get("download_button")[0].proto.url
+        downloaded = stored[os.path.splitext(os.path.basename(url))[0]]
+        cli = subprocess.run([sys.executable, "-m", "softmax", "export-script", *options], capture_output=True,
+                             cwd=ROOT, check=True, timeout=120).stdout
+        assert downloaded == cli, query
 
 
 def code_cell(cell: str) -> str:
