@@ -244,3 +244,113 @@ def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
     probs = LinearModel().probabilities(theta, X)
     np.testing.assert_allclose(probs, expected.T, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
+
+
+# -- softmax/models/two_layer.py -----------------------------------------------------------------------------------
+def notes_net_forward(W1, b1, W2, b2, X):
+    """The notes' forward pass, as written: hidden_layer = max(0, X W + b), scores = hidden_layer W2 + b2."""
+    hidden_layer = np.maximum(0, np.dot(X, W1) + b1)
+    return hidden_layer, np.dot(hidden_layer, W2) + b2
+
+
+def net_params(rng, D: int, H: int, K: int, scale: float = 1.0) -> dict[str, np.ndarray]:
+    return {"W1": rng.randn(D, H) * scale, "b1": rng.randn(H) * scale, "W2": rng.randn(H, K) * scale,
+            "b2": rng.randn(K) * scale}
+
+
+def flat(p: dict[str, np.ndarray]) -> np.ndarray:
+    """The net's flat parameter vector: [W1; b1] row-major, then [W2; b2] (the layout's order)."""
+    return np.concatenate([p["W1"].ravel(), p["b1"], p["W2"].ravel(), p["b2"]])
+
+
+def test_the_nets_scores_and_probabilities_of_new_points_add_both_biases():
+    """TwoLayerModel.hidden, scores and probabilities colour the net's decision regions and predict new points:
+    the notes' forward pass with nonzero b1 and b2, and the softmax of its scores (large ones included)."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(11)
+    p, X = net_params(rng, 2, 5, 3), rng.randn(9, 2)
+    model, theta = TwoLayerModel(5), flat(p)
+    hidden_layer, scores = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X)
+    np.testing.assert_allclose(model.hidden(theta, X), hidden_layer.T, rtol=1e-12)
+    np.testing.assert_allclose(model.scores(theta, X), scores.T, rtol=1e-12)
+    big = {**p, "W2": p["W2"] * 400}
+    scores = notes_net_forward(big["W1"], big["b1"], big["W2"], big["b2"], X)[1]
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    probs = model.probabilities(flat(big), X)
+    np.testing.assert_allclose(probs, expected.T, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
+
+
+def test_the_nets_pass_gives_the_notes_loss_parts_and_one_right_point_is_full_accuracy():
+    """The status line's loss = data + reg (the notes' data_loss and 0.5*reg*(sum W*W + sum W2*W2)); one point
+    classified right is 100 %, not 50 %."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(12)
+    p = net_params(rng, 2, 4, 3)
+    X, y = rng.randn(7, 2), rng.randint(0, 3, 7)
+    model, reg = TwoLayerModel(4), 0.3
+    result = model.workspace(X, y, 3).run(flat(p), reg)
+    scores = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X)[1]
+    data_loss = cs231n_softmax(scores, y)[0]
+    reg_loss = 0.5 * reg * np.sum(p["W1"] * p["W1"]) + 0.5 * reg * np.sum(p["W2"] * p["W2"])
+    assert result.data_loss == pytest.approx(data_loss, rel=1e-12)
+    assert result.reg_loss == pytest.approx(reg_loss, rel=1e-12)
+    assert result.loss == pytest.approx(data_loss + reg_loss, rel=1e-12)
+    one = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X[:1])[1]
+    right = np.array([int(np.argmax(one))])
+    assert model.workspace(X[:1], right, 3).run(flat(p), reg).accuracy == 1.0
+
+
+def test_the_nets_defaults_are_the_notes_100_units_and_the_softmax_loss():
+    """The notes' h = 100; a net made without a loss named has the softmax loss (its extended loss, what the
+    gradient check differentiates, is the notes' cross-entropy)."""
+    from softmax.models import TwoLayerModel
+
+    layout = TwoLayerModel().layout(2, 3)
+    assert dict(layout.shapes) == {"W1": (2, 100), "b1": (100,), "W2": (100, 3), "b2": (3,)}
+    rng = np.random.RandomState(13)
+    p = net_params(rng, 2, 5, 3)
+    X, y = rng.randn(6, 2), rng.randint(0, 3, 6)
+    loss, _ = TwoLayerModel(5).extended(p, X, y, 0.0)
+    assert float(loss) == pytest.approx(cs231n_softmax(notes_net_forward(*p.values(), X)[1], y)[0], rel=1e-12)
+
+
+def test_the_nets_regularized_weights_are_W1_and_W2_not_the_biases():
+    """The L2 penalty of the notes' net: reg*W and reg*W2 (the Explain tab's data-versus-reg sizes list them)."""
+    from softmax.models import TwoLayerModel
+
+    layout = TwoLayerModel(4).layout(2, 3)
+    assert set(layout.regularized) == {"W1", "W2"}
+    expected = flat({"W1": np.ones((2, 4)), "b1": np.zeros(4), "W2": np.ones((4, 3)), "b2": np.zeros(3)})
+    np.testing.assert_array_equal(layout.reg_mask(), expected)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_a_relu_at_exactly_zero_is_off_for_the_gradient_check_as_in_the_backward_pass(loss):
+    """The spiral's first point of each class is the origin, so at the start (b1 = 0) its ReLUs sit at exactly 0:
+    the backward pass blocks them (the notes' dhidden[hidden_layer <= 0] = 0). The kink pattern the check compares
+    must call them off too, and moving a W1 entry (which cannot move the origin's units) must cross no kink, or
+    every W1 entry would be listed "at a kink" instead of checked."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(14)
+    H = 5
+    X = np.vstack([[0.0, 0.0], rng.randn(6, 2)])
+    y = np.arange(7) % 3
+    p = {"W1": rng.randn(2, H) * 0.5, "b1": np.zeros(H), "W2": rng.randn(H, 3), "b2": np.zeros(3)}
+    model = TwoLayerModel(H, loss)
+    pre = np.dot(X, p["W1"]) + p["b1"]
+    assert (pre[0] == 0).all()
+    _, kinks = model.extended(p, X, y, 0.1)
+    on = np.asarray(kinks).ravel()[: pre.size].reshape(pre.shape)
+    np.testing.assert_array_equal(on, pre > 0)
+    evaluate = model.evaluator(p, X, y, 0.1)
+    np.testing.assert_array_equal(np.asarray(evaluate.base[1]).ravel()[: pre.size], (pre > 0).ravel())
+    for d in range(2):
+        for j in range(H):
+            for step in (1e-5, -1e-5):
+                _, moved = evaluate.moved("W1", (d, j), step)
+                np.testing.assert_array_equal(moved, evaluate.base[1])

@@ -86,6 +86,15 @@ EQUIVALENT: dict[str, str] = {
        "in the line is replaced by %d the same way" for n in (1, 2)},
     **{f"softmax.export.x_export_script__mutmut_{n}": "the branch for a generator without _labels: every dataset's "
        "generator calls _labels" for n in (14, 74)},
+    # softmax/models/two_layer.py
+    **{f"softmax.models.two_layer.xǁTwoLayerWorkspaceǁ__init____mutmut_{n}": "the name of an unused entry of the "
+       "workspace's split views: run reads only _layers['data']" for n in (55, 56, 59, 60)},
+    "softmax.models.two_layer.xǁTwoLayerWorkspaceǁrun__mutmut_63": "casting='unsafe' dropped: bool to float64 is a "
+    "safe cast, allowed by the default 'same_kind'",
+    "softmax.models.two_layer.xǁTwoLayerModelǁinit__mutmut_1": "notes' default: every caller (Run, explain's initial "
+    "weights) passes it",
+    "softmax.models.two_layer.xǁTwoLayerModelǁscores__mutmut_14": "reshape(H + 1, -2): numpy takes any negative size "
+    "as 'whatever fits', as -1",
 }
 
 KILLED = {"killed", "timeout", "caught by type check"}
