@@ -354,3 +354,306 @@ def test_a_relu_at_exactly_zero_is_off_for_the_gradient_check_as_in_the_backward
             for step in (1e-5, -1e-5):
                 _, moved = evaluate.moved("W1", (d, j), step)
                 np.testing.assert_array_equal(moved, evaluate.base[1])
+
+
+# -- softmax/explain.py: the notes' loop, every line's value as the Explain tab prints it --------------------------
+# The expected texts are written here from the notes' own loop (tests/test_explain.py's oracle), formatted as the
+# tab promises: 4 significant digits; an (N, K) array by example i's row, "shape (N, K): name[i,0] = … · …";
+# a parameter (a bias in the notes' (1, K) shape) entry by entry, past 9 entries the first 8, "…" and the last.
+def g4(v) -> str:
+    return f"{float(v):.4g}"
+
+
+def listed(labels: list[str], values, shape: tuple[int, ...]) -> str:
+    pairs = [f"{label} = {g4(v)}" for label, v in zip(labels, np.ravel(values), strict=True)]
+    if len(pairs) <= 9:
+        return " · ".join(pairs)
+    return f"shape {shape}: " + " · ".join([*pairs[:8], "…", pairs[-1]])
+
+
+def ent(name: str, a) -> str:
+    a = np.asarray(a)
+    a = a.reshape(1, -1) if a.ndim == 1 else a
+    return listed([f"{name}[{r},{c}]" for r in range(a.shape[0]) for c in range(a.shape[1])], a, a.shape)
+
+
+def row_of(name: str, values, i: int, N: int) -> str:
+    text = listed([f"{name}[{i},{k}]" for k in range(len(values))], values, (N, len(values)))
+    return text if text.startswith("shape") else f"shape ({N}, {len(values)}): {text}"
+
+
+def notes_values(lines) -> list[tuple[str, str]]:
+    return [(line.code.strip(), line.value) for line in lines]
+
+
+def expected_linear(config: Config, T: int, i: int) -> list[tuple[str, str]]:
+    from tests.test_explain import NOTES_LINEAR, notes_stream, oracle
+
+    o = oracle(config, T)
+    X, y, start = notes_stream(config)
+    N = len(y)
+    pc = int(o["predicted_class"][i])
+    spec = {
+        "W = 0.01 * np.random.randn(D,K)": "at iteration 0: " + ent("W", start["W"]),
+        "b = np.zeros((1,K))": "at iteration 0: " + ent("b", np.zeros((1, config.classes))),
+        "step_size = 1e-0": f"this run: step_size = {config.step_size:g}",
+        "reg = 1e-3 # regularization strength": f"this run: reg = {config.reg:g}",
+        "num_examples = X.shape[0]": f"{N}",
+        "for i in range(200):": f"this run: range({config.iterations}); now i = {T}",
+        "scores = np.dot(X, W) + b": row_of("scores", o["scores"][i], i, N),
+        "exp_scores = np.exp(scores)": row_of("exp_scores", o["exp_scores"][i], i, N)
+        + " (the app subtracts the row's largest score first: the same probs, and exp cannot overflow)",
+        "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True) # [N x K]":
+            row_of("probs", o["probs"][i], i, N),
+        "corect_logprobs = -np.log(probs[range(num_examples),y])":
+            f"shape ({N},): corect_logprobs[{i}] = {g4(o['corect_logprobs'][i])}",
+        "data_loss = np.sum(corect_logprobs)/num_examples": f"{o['data_loss']:.6f}",
+        "reg_loss = 0.5*reg*np.sum(W*W)": f"{o['reg_loss']:.6g}",
+        "loss = data_loss + reg_loss": f"{o['loss']:.6f}",
+        "if i % 10 == 0:": f"{T} % 10 = {T % 10}: " + ("it prints" if T % 10 == 0 else "no print now"),
+        'print("iteration %d: loss %f" % (i, loss))': "iteration %d: loss %f" % (T, o["loss"]) if T % 10 == 0 else "",
+        "dscores = probs": row_of("dscores", o["probs"][i], i, N) + " (the probs, before the next two lines)",
+        "dscores[range(num_examples),y] -= 1": row_of("dscores", o["minus_one"][i], i, N)
+        + f" (1 taken off at the true class {y[i]})",
+        "dscores /= num_examples": row_of("dscores", o["dscores"][i], i, N) + f" (divided by N = {N})",
+        "dW = np.dot(X.T, dscores)": ent("dW", o["dW_data"]),
+        "db = np.sum(dscores, axis=0, keepdims=True)": ent("db", o["db"]),
+        "dW += reg*W # regularization gradient":
+            ent("dW", o["dW"]) + " (reg*W added: " + ent("reg*W", o["reg_W"]) + ")",
+        "W += -step_size * dW": "next: " + ent("W", o["W_next"]),
+        "b += -step_size * db": "next: " + ent("b", o["b_next"]),
+        "predicted_class = np.argmax(scores, axis=1)": f"shape ({N},): predicted_class[{i}] = {pc} (true class {y[i]})",
+        "print('training accuracy: %.2f' % (np.mean(predicted_class == y)))":
+            "now: training accuracy: %.2f (the notes print it after the loop)" % o["accuracy"],
+    }
+    out, after = [], False
+    for line in NOTES_LINEAR.split("\n"):
+        code = line.strip()
+        if not code:
+            continue
+        after = after or code == "# evaluate training set accuracy"
+        value = spec.get(code, "")
+        if after and code == "scores = np.dot(X, W) + b":
+            value += " (at the current weights)"
+        out.append((code, value))
+    return out
+
+
+@pytest.mark.parametrize(("T", "classes"), [(37, 3), (30, 3), (4, 9), (4, 10)])
+def test_every_line_of_the_notes_linear_loop_reads_the_notes_numbers(T, classes):
+    """The Explain tab's loop, line by line, at a print iteration (30) and another (37): every value text exactly,
+    the loop's and the accuracy block's scores told apart, the comment and blank lines empty; 9 classes (a row of
+    9 entries is shown whole) and 10 (the first 8, "…" and the last)."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+
+    config = Config(reg=0.05, classes=classes)
+    expected = expected_linear(config, T, 150)
+    assert len(expected) > 30
+    assert notes_values(notes_lines(Trainer(config).step(T), 150)) == expected
+
+
+def test_every_line_of_the_notes_net_loop_reads_the_notes_numbers():
+    """The net's loop (h = 100: rows and parameters past 9 entries shortened), every value text exactly: the
+    ReLU's units on and off for the example, the print interval of 1000, the two regularization lines."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+    from tests.test_explain import NOTES_NET, notes_stream, oracle
+
+    config, T, i = Config(model="two-layer", hidden=100, iterations=10_000), 25, 150
+    o = oracle(config, T)
+    X, y, start = notes_stream(config)
+    N, H = len(y), 100
+    on = int(np.count_nonzero(o["hidden_layer"][i] > 0))
+    spec = {
+        "h = 100 # size of hidden layer": "this run: h = 100",
+        "W = 0.01 * np.random.randn(D,h)": "at iteration 0: " + ent("W", start["W"]),
+        "b = np.zeros((1,h))": "at iteration 0: " + ent("b", np.zeros((1, H))),
+        "W2 = 0.01 * np.random.randn(h,K)": "at iteration 0: " + ent("W2", start["W2"]),
+        "b2 = np.zeros((1,K))": "at iteration 0: " + ent("b2", np.zeros((1, 3))),
+        "step_size = 1e-0": "this run: step_size = 1",
+        "reg = 1e-3 # regularization strength": "this run: reg = 0.001",
+        "num_examples = X.shape[0]": f"{N}",
+        "for i in range(10000):": f"this run: range(10000); now i = {T}",
+        "hidden_layer = np.maximum(0, np.dot(X, W) + b) # note, ReLU activation":
+            row_of("hidden_layer", o["hidden_layer"][i], i, N) + f" ({on} of {H} units on)",
+        "scores = np.dot(hidden_layer, W2) + b2": row_of("scores", o["scores"][i], i, N),
+        "exp_scores = np.exp(scores)": row_of("exp_scores", o["exp_scores"][i], i, N)
+        + " (the app subtracts the row's largest score first: the same probs, and exp cannot overflow)",
+        "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True) # [N x K]":
+            row_of("probs", o["probs"][i], i, N),
+        "corect_logprobs = -np.log(probs[range(num_examples),y])":
+            f"shape ({N},): corect_logprobs[{i}] = {g4(o['corect_logprobs'][i])}",
+        "data_loss = np.sum(corect_logprobs)/num_examples": f"{o['data_loss']:.6f}",
+        "reg_loss = 0.5*reg*np.sum(W*W) + 0.5*reg*np.sum(W2*W2)": f"{o['reg_loss']:.6g}",
+        "loss = data_loss + reg_loss": f"{o['loss']:.6f}",
+        "if i % 1000 == 0:": f"{T} % 1000 = {T}: no print now",
+        "dscores = probs": row_of("dscores", o["probs"][i], i, N) + " (the probs, before the next two lines)",
+        "dscores[range(num_examples),y] -= 1": row_of("dscores", o["minus_one"][i], i, N)
+        + f" (1 taken off at the true class {y[i]})",
+        "dscores /= num_examples": row_of("dscores", o["dscores"][i], i, N) + f" (divided by N = {N})",
+        "dW2 = np.dot(hidden_layer.T, dscores)": ent("dW2", o["dW2_data"]),
+        "db2 = np.sum(dscores, axis=0, keepdims=True)": ent("db2", o["db2"]),
+        "dhidden = np.dot(dscores, W2.T)": row_of("dhidden", o["dhidden_pre"][i], i, N),
+        "dhidden[hidden_layer <= 0] = 0": row_of("dhidden", o["dhidden"][i], i, N)
+        + f" ({H - on} of {H} units off for example {i}: their entries set to 0)",
+        "dW = np.dot(X.T, dhidden)": ent("dW", o["dW_data"]),
+        "db = np.sum(dhidden, axis=0, keepdims=True)": ent("db", o["db"]),
+        "dW2 += reg * W2": ent("dW2", o["dW2"]) + " (reg * W2 added)",
+        "dW += reg * W": ent("dW", o["dW"]) + " (reg * W added)",
+        "W += -step_size * dW": "next: " + ent("W", o["W_next"]),
+        "b += -step_size * db": "next: " + ent("b", o["b_next"]),
+        "W2 += -step_size * dW2": "next: " + ent("W2", o["W2_next"]),
+        "b2 += -step_size * db2": "next: " + ent("b2", o["b2_next"]),
+        "predicted_class = np.argmax(scores, axis=1)":
+            f"shape ({N},): predicted_class[{i}] = {int(o['predicted_class'][i])} (true class {y[i]})",
+        "print('training accuracy: %.2f' % (np.mean(predicted_class == y)))":
+            "now: training accuracy: %.2f (the notes print it after the loop)" % o["accuracy"],
+    }
+    after_loop = {"hidden_layer = np.maximum(0, np.dot(X, W) + b)": row_of("hidden_layer", o["hidden_layer"][i], i, N),
+                  "scores = np.dot(hidden_layer, W2) + b2": row_of("scores", o["scores"][i], i, N)
+                  + " (at the current weights)"}
+    expected, after = [], False
+    for line in NOTES_NET.split("\n"):
+        code = line.strip()
+        if code:
+            after = after or code == "# evaluate training set accuracy"
+            expected.append((code, after_loop[code] if after and code in after_loop else spec.get(code, "")))
+    assert notes_values(notes_lines(Trainer(config).step(T), i)) == expected
+
+
+def test_the_svm_lines_of_the_loop_read_the_naive_loops_margins():
+    """The SVM's edited lines: the true class's score, the margins before and after the true class's is zeroed
+    (s_y - s_y + 1 = 1 there first), +1 at each violated margin, minus their count at y."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+    from tests.test_explain import svm_naive
+
+    snap, i = Trainer(Config(loss="svm")).step(5), 150
+    W, b, X, y = snap.params["W"], snap.params["b"], snap.X, snap.y
+    _, dscores, margins = svm_naive(W, b, X, y, 0.0)
+    N, label = len(y), int(y[i])
+    scores = X[i] @ W + b
+    before = margins[i].copy()
+    before[label] = 1.0
+    violated = margins[i] > 0
+    values = dict(notes_values(notes_lines(snap, i)))
+    assert values["correct_class_scores = scores[range(num_examples),y].reshape(-1, 1)"] == \
+        f"shape ({N}, 1): correct_class_scores[{i},0] = scores[{i},{label}] = {g4(scores[label])}"
+    assert values["margins = np.maximum(0, scores - correct_class_scores + 1) # [N x K]"] == \
+        row_of("margins", np.maximum(before, 0), i, N)
+    assert values["margins[range(num_examples),y] = 0 # the true class is not a margin"] == \
+        row_of("margins", np.maximum(margins[i], 0), i, N)
+    assert values["dscores = (margins > 0).astype(float) # +1 at every violated margin"] == \
+        row_of("dscores", violated.astype(float), i, N)
+    assert values["dscores[range(num_examples),y] -= np.sum(margins > 0, axis=1) # minus their count at y"] == \
+        row_of("dscores", dscores[i] * N, i, N) + \
+        f" ({np.count_nonzero(violated)} violated: taken off at the true class {label})"
+    assert values["data_loss = np.sum(margins)/num_examples"] == f"{snap.data_loss:.6f}"
+
+
+@pytest.mark.parametrize(("optimizer", "batch_size"), [("momentum", 0), ("adam", 0), ("sgd", 16)])
+def test_the_update_lines_name_the_optimizers_next_step(optimizer, batch_size):
+    """Momentum's vW line is the step taken (next W − W) and W += vW the next W; Adam's update line the next W; a
+    minibatch run's next W says it is a minibatch's step."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config(optimizer=optimizer, batch_size=batch_size, step_size=0.5)).step(6)
+    values = dict(notes_values(notes_lines(snap, 0)))
+    nxt, now = snap.next_params, snap.params
+    where = f" (a step on a minibatch of {batch_size} points)" if batch_size else ""
+    for p in ("W", "b"):
+        next_text = f"next{where}: " + ent(p, nxt[p])
+        if optimizer == "momentum":
+            assert values[f"v{p} = mu * v{p} - step_size * d{p}"] == \
+                "next: " + ent("v" + p, np.asarray(nxt[p]) - np.asarray(now[p])) + f" (= next {p} − {p})"
+            assert values[f"{p} += v{p}"] == next_text
+        elif optimizer == "adam":
+            assert values[f"{p} += -step_size * (m{p} / (1 - beta1**t)) / (np.sqrt(v{p} / (1 - beta2**t)) + eps)"] \
+                == next_text
+        else:
+            assert values[f"{p} += -step_size * d{p}"] == next_text
+
+
+def test_points_not_drawn_from_the_seed_show_no_initial_weights():
+    """When the snapshot's points are not the seed's (same count, other values), the notes' initialization lines
+    cannot show the seed's draw: they say so instead of showing weights this run did not start from."""
+    import dataclasses
+
+    from softmax.explain import initial_params, notes_lines
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config()).step(2)
+    moved = dataclasses.replace(snap, X=snap.X + 0.5)  # the same labels, other points
+    assert initial_params(snap) is not None and initial_params(moved) is None
+    values = dict(notes_values(notes_lines(moved, 0)))
+    for line in ("W = 0.01 * np.random.randn(D,K)", "b = np.zeros((1,K))"):
+        assert values[line] == "drawn at iteration 0 (not shown: this run's points were given, not drawn from the seed)"
+
+
+def test_huge_scores_read_without_a_warning_and_their_softmax_stays_finite():
+    """A run blown up by its step size: scores past 710 overflow exp. The loop's exp_scores line may show inf (its
+    note says the app subtracts the row's max), but nothing warns, and the example's softmax is finite."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from softmax.explain import example, notes_lines
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config(loss="svm")).step(3)
+    scores = snap.parts["scores"] * 1e5
+    huge = dataclasses.replace(snap, parts=MappingProxyType({**snap.parts, "scores": scores}))
+    assert np.abs(scores[7]).max() > 800
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = example(huge, 7)
+        notes_lines(huge, 7)
+    p = np.exp(scores[7] - scores[7].max())
+    np.testing.assert_allclose(e.softmax_probs, p / p.sum(), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_an_example_names_itself_and_its_loss(loss):
+    from softmax.explain import example
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config(loss=loss)).step(2)
+    e = example(snap, 123)
+    assert e.index == 123 and e.loss_name == loss
+    s = snap.X[123] @ snap.params["W"] + snap.params["b"]
+    p = np.exp(s - s.max())
+    np.testing.assert_allclose(e.softmax_probs, p / p.sum(), rtol=1e-10)
+
+
+def test_the_relu_gate_is_the_notes_dhidden_before_and_after_and_refuses_a_linear_model():
+    from softmax.explain import relu_gate
+    from softmax.runner import Trainer
+    from tests.test_explain import oracle
+
+    config = Config(model="two-layer", hidden=30)
+    gate, o = relu_gate(Trainer(config).step(4), 77), oracle(config, 4)
+    np.testing.assert_allclose(gate.before, o["dhidden_pre"][77], rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(gate.after, o["dhidden"][77], rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(gate.on, o["hidden_layer"][77] > 0)
+    with pytest.raises(ValueError, match="^only the 2-layer net has a ReLU gate$"):
+        relu_gate(Trainer(Config()).step(1), 0)
+
+
+def test_the_balances_name_the_regularized_weights():
+    from softmax.explain import balances
+    from softmax.runner import Trainer
+
+    assert [b.name for b in balances(Trainer(Config()).step(1))] == ["W"]
+    assert [b.name for b in balances(Trainer(Config(model="two-layer", hidden=5)).step(1))] == ["W1", "W2"]
+
+
+@pytest.mark.parametrize(("N", "K", "budget"), [(300, 3, 800), (1000, 10, 240), (3000, 3, 266), (100_000, 10, 64)])
+def test_the_pages_check_budget_is_a_whole_number_of_entries(N, K, budget):
+    """2 400 000 entry-examples-classes at most, within 64 and 800 entries: 240 for 1000 points of 10 classes."""
+    from types import SimpleNamespace
+
+    from softmax.explain import check_budget
+
+    got = check_budget(SimpleNamespace(N=N, K=K))
+    assert got == budget and isinstance(got, int)
