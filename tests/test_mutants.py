@@ -657,3 +657,37 @@ def test_the_pages_check_budget_is_a_whole_number_of_entries(N, K, budget):
 
     got = check_budget(SimpleNamespace(N=N, K=K))
     assert got == budget and isinstance(got, int)
+
+
+# -- softmax/config.py -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "text"), [
+    (0.0, "0"), (-0.0, "0"), (0.001, "0.001"), (0.5, "0.5"), (-0.5, "-0.5"), (1.0, "1"), (9999.0, "9999"),
+    (1e4, "1e4"), (1e6, "1e6"), (1e12, "1e12"), (0.0009, "9e-4"), (1e-5, "1e-5"), (2e-7, "2e-7"), (-1e-5, "-1e-5"),
+    (3, "3"), ("spiral", "spiral"),
+])
+def test_a_settings_value_is_written_short_and_exact_for_the_grid(value, text):
+    """How the page, the CLI's messages and the script's header write a setting: 1e-3 to 1e4 plainly, others as
+    1 significant digit times a power of ten without a '+' or a leading 0 in the exponent."""
+    from softmax.config import format_value
+
+    assert format_value(value) == text
+
+
+def test_the_log_sliders_offer_1_2_5_per_decade_within_their_range():
+    """Written out by hand from each setting's range: the step size 1e-4 to 1e6, reg 0 then 1e-5 to 10, speed 1 to
+    1e4; a value off the grid is inserted in order."""
+    from softmax.config import slider_values
+
+    def decades(lo_exp, hi_exp):
+        return [m * 10.0 ** e for e in range(lo_exp, hi_exp + 1) for m in (1, 2, 5)]
+
+    step = [v for v in decades(-4, 6) if 1e-4 <= v <= 1e6]
+    np.testing.assert_allclose(slider_values("step_size"), step, rtol=1e-12)
+    assert len(step) == 31 and step[0] == 1e-4 and step[-1] == 1e6
+    reg = [0.0, *[v for v in decades(-5, 1) if 1e-5 <= v <= 10]]
+    np.testing.assert_allclose(slider_values("reg"), reg, rtol=1e-12)
+    assert slider_values("reg")[:2] == [0.0, 1e-5] and slider_values("reg")[-1] == 10.0
+    np.testing.assert_allclose(slider_values("speed"), [v for v in decades(0, 4) if v <= 1e4], rtol=1e-12)
+    with_off = slider_values("step_size", 0.3)
+    assert 0.3 in with_off and with_off == sorted(with_off) and len(with_off) == 32
+    assert slider_values("step_size", 0.5) == slider_values("step_size")  # on the grid: nothing inserted
