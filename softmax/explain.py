@@ -257,7 +257,9 @@ class Line:
 
 
 def _g(v: float) -> str:
-    return f"{v:.4g}"
+    # + 0.0 turns -0.0 into 0: the ReLU's gate multiplies a negative dhidden entry by 0 (-0.0), where the
+    # notes' dhidden[hidden_layer <= 0] = 0 writes 0
+    return f"{v + 0.0:.4g}"
 
 
 def _labelled(labels: list[str], values: np.ndarray, shape: tuple[int, ...], most: int = 9) -> str:

@@ -121,3 +121,17 @@ ITERATION_JS = """() => {
   }
   return null;
 }"""
+
+
+# The page's status as [iteration, loss]: the ``Iteration N`` heading and the ``loss X`` under it
+# (the loss null on a plane with no points), or null before it is drawn.
+STATUS_JS = """() => {
+  for (const h of document.querySelectorAll('h3')) {
+    const m = /^\\s*Iteration (\\d+)/.exec(h.textContent);
+    if (!m) continue;
+    const box = h.closest("[data-testid='stMarkdownContainer']") || h.parentElement;
+    const loss = /loss\\s+([0-9.]+)/.exec(box.textContent);
+    return [Number(m[1]), loss ? Number(loss[1]) : null];
+  }
+  return null;
+}"""

@@ -10,6 +10,7 @@ Property tests run under hypothesis's derandomized "ci" profile (the same exampl
 ``HYPOTHESIS_PROFILE=explore`` draws new ones, for looking for bugs rather than for CI).
 """
 
+import asyncio
 import os
 import sys
 
@@ -23,6 +24,14 @@ from softmax.runner import Trainer
 settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
 settings.register_profile("explore", derandomize=False, print_blob=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+@pytest.fixture(scope="module")
+def loop():
+    """An asyncio event loop for a module's websocket clients (test_stream, test_crafted_widgets)."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
 
 # Modules whose tests run in file order whatever the random seed (see pytest_collection_modifyitems).
 KEEP_FILE_ORDER = {"test_replicas.py"}

@@ -1,9 +1,10 @@
 """The page through Streamlit's AppTest: renders, controls do what they say, edges render."""
 
-import json
+import base64
 import re
 import time
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -11,7 +12,9 @@ from streamlit.testing.v1 import AppTest
 from softmax.config import Config, setting_info
 from softmax.presets import PRESETS
 from softmax.runner import Trainer
+from testing.apptest import button, charts
 from testing.support import ROOT
+from tests.test_explain import oracle
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 
@@ -32,15 +35,6 @@ def iteration(at) -> int:
     return int(re.match(r"### Iteration (\d+)", text).group(1))
 
 
-def charts(at) -> dict[str, dict]:
-    """The figures the page drew, by chart key (they travel as the plotly_live component's data)."""
-    out = {}
-    for el in at.get("bidi_component"):
-        for chart in json.loads(el.proto.bytes)["charts"]:
-            out[chart["key"]] = chart["figure"]
-    return out
-
-
 def wait_for(condition, timeout: float = 60.0) -> None:
     """Until ``condition()`` holds; the timeout only keeps a broken run from hanging the suite."""
     deadline = time.monotonic() + timeout
@@ -48,10 +42,6 @@ def wait_for(condition, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {condition}")
         time.sleep(0.01)
-
-
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
 
 
 def test_renders_with_defaults():
@@ -139,6 +129,35 @@ def test_edge_settings_render(query):
     button(at, "Step").click().run()
     assert not at.exception
     assert set(charts(at)) == CHARTS
+
+
+def decoded(z) -> np.ndarray:
+    """A heatmap's z as the browser gets it: a list, or plotly's typed array {dtype, bdata, shape}."""
+    if not isinstance(z, dict):
+        return np.array(z, dtype=float)
+    shape = [int(n) for n in z["shape"].split(",")] if "shape" in z else [-1]
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).astype(float).reshape(shape)
+
+
+def test_ten_classes_on_the_page_are_ten_everywhere_with_the_notes_numbers():
+    """K = 10 from the link: the decision chart has a legend entry per class, 0..9; the gradient table is
+    10 columns of dW's 2 rows and db, equal (to the float32 it travels in) to the notes' loop after one
+    step; the history has a panel per class; the dscores chart a trace per class."""
+    at = app({"classes": "10"})
+    button(at, "Step").click().run()
+    assert not at.exception and iteration(at) == 1
+    figures = charts(at)
+    legend = [t["name"] for t in figures["decision"]["data"] if t.get("showlegend")]
+    assert sorted(legend) == [f"class {k}" for k in range(10)]
+    table = figures["gradient_table"]["data"][0]
+    assert table["x"] == [f"class {k}" for k in range(10)]
+    z = decoded(table["z"])
+    o = oracle(Config(classes=10), 1)
+    assert z.shape == (3, 10)
+    np.testing.assert_allclose(z, np.vstack([o["dW"], o["db"]]), rtol=1e-6, atol=1e-12)
+    assert len([t for t in figures["gradient_history"]["data"] if t["type"] == "heatmap"]) == 10
+    assert sorted({t["name"] for t in figures["dscores"]["data"] if t["name"].startswith("class ")}) == \
+        [f"class {k}" for k in range(10)]
 
 
 def test_divergence_says_what_to_do():

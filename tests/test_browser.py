@@ -5,47 +5,56 @@ import time
 
 import pytest
 
-from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+from testing.browser import button, chart_state, iteration, page_server, wait_for
+from testing.support import ARTIFACTS, chromium_page, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def iteration(page) -> int:
-    text = page.locator("h3", has_text="Iteration").first.inner_text()
-    return int(re.search(r"Iteration (\d+)", text).group(1))
+server = page_server()
 
 
-def chart_state(page, key: str) -> str | None:
-    """What the browser holds for one chart: its title and its first trace's data (base64 typed array)."""
-    return page.evaluate(
-        """(key) => {
-            const div = document.querySelector(`div.plotly-live[data-key="${key}"]`);
-            if (!div || !div.data || !div.querySelector('.main-svg')) return null;
-            const t = div.data[0], v = t.z || t.y;
-            return JSON.stringify([div.layout.title && div.layout.title.text, v && (v.bdata || v)]);
-        }""",
-        key,
-    )
+# What the student sees in colour: the app's background, every chart's text fills as drawn (titles, ticks,
+# legends, the table's numbers) and the charts' paper behind them.
+COLOURS = """() => ({
+  app: getComputedStyle(document.querySelector("[data-testid='stApp']")).backgroundColor,
+  texts: [...document.querySelectorAll('.plotly-live .gtitle, .plotly-live .xtick text, .plotly-live .ytick text, '
+                                       + '.plotly-live .legendtext')].map((t) => getComputedStyle(t).fill),
+  papers: [...document.querySelectorAll('.plotly-live')].map((d) => d._fullLayout.paper_bgcolor),
+})"""
 
 
-def wait_for(cond, timeout=20.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+def rgba(css: str) -> tuple[float, float, float, float]:
+    parts = [float(v) for v in re.findall(r"[\d.]+", css)]
+    return (*parts[:3], parts[3] if len(parts) > 3 else 1.0)
 
 
-def button(page, name):
-    return page.get_by_role("button", name=name, exact=True)
+def luminance(css: str) -> float:
+    """WCAG 2's relative luminance of an sRGB colour."""
+    def lin(c):
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b, _ = rgba(css)
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, _proc):
-        yield base
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def assert_theme_reads(page, scheme: str) -> None:
+    """The page in the browser's scheme, the charts drawn for it: a dark background with light text (or
+    the reverse), every chart text at 4.5:1 or more on what is behind it (the charts' paper is the page's)."""
+    seen = page.evaluate(COLOURS)
+    background = seen["app"]
+    assert (luminance(background) < 0.05) if scheme == "dark" else (luminance(background) > 0.9), seen["app"]
+    assert len(seen["texts"]) > 20
+    for fill in set(seen["texts"]):
+        assert contrast(fill, background) >= 4.5, (fill, background)
+        assert (luminance(fill) > 0.5) if scheme == "dark" else (luminance(fill) < 0.1), fill
+    for paper in seen["papers"]:
+        assert rgba(paper)[3] == 0 or contrast(paper, background) < 1.1, paper  # no white box on a dark page
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -68,6 +77,7 @@ def test_start_pause_step_and_live_charts(server, scheme):
         wait_for(lambda: chart_state(page, "loss") != before)  # the chart's data changed while training
         grads = chart_state(page, "gradient_history")
         wait_for(lambda: chart_state(page, "gradient_history") != grads)
+        assert_theme_reads(page, scheme)
 
         button(page, "Pause").click()
         wait_for(lambda: page.locator("[data-test-script-state='notRunning']").count() > 0)

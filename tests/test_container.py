@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from testing.support import ARTIFACTS, ITERATION_JS, ROOT, chromium_page, free_port, wait_app_ready, wait_health
+from testing.support import ARTIFACTS, ROOT, STATUS_JS, chromium_page, free_port, wait_app_ready, wait_health
 
 BUILD_TIMEOUT = 900  # pip installs streamlit inside the build
 HEALTH_TIMEOUT = 120
@@ -349,12 +349,19 @@ def check_page(c: Container) -> None:
             title = h1.inner_text().strip()
             assert TITLE.search(title), f"unexpected page title {title!r}"
             log(f"page title: {title!r}")
-            # Start must be there, and the run must go on by itself (two readings, the second higher).
+            # Start must be there (a missing button fails here, it is not skipped), and the run must go on
+            # by itself: the iteration grows between two readings and the loss falls below iteration 0's.
+            page.wait_for_function(f"() => ({STATUS_JS})() !== null", timeout=60_000)
+            start_at, start_loss = page.evaluate(STATUS_JS)
+            assert start_at == 0 and start_loss > 0, (start_at, start_loss)
             page.get_by_role("button", name="Start", exact=True).click(timeout=30_000)
-            page.wait_for_function(f"() => ({ITERATION_JS})() > 0", timeout=60_000)
-            first = page.evaluate(ITERATION_JS)
-            page.wait_for_function(f"() => ({ITERATION_JS})() > {first}", timeout=60_000)
-            log(f"Start clicked: iteration {first} -> {page.evaluate(ITERATION_JS)}")
+            page.wait_for_function(f"() => ({STATUS_JS})()[0] > 0", timeout=60_000)
+            first, _ = page.evaluate(STATUS_JS)
+            trained = f"() => {{ const s = ({STATUS_JS})(); return s[0] > {first} && s[1] < {start_loss}; }}"
+            page.wait_for_function(trained, timeout=60_000)
+            later, loss = page.evaluate(STATUS_JS)
+            assert later > first > 0 and loss < start_loss
+            log(f"Start clicked: iteration {first} -> {later}, loss {start_loss} -> {loss}")
             errors = page.locator("[data-testid='stException']")
             assert errors.count() == 0, f"the page shows an exception: {errors.first.inner_text()}"
         finally:

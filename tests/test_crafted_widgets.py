@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from testing.browser import page_server
 from testing.hostile import Tab, serve
 from testing.support import ROOT
 
@@ -28,17 +29,7 @@ pytestmark = pytest.mark.slow
 QUERY = "speed=200&iterations=100000"
 
 
-@pytest.fixture(scope="module")
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as (base, proc):
-        yield base, proc
+server = page_server(launch=serve, process=True)
 
 
 @pytest.fixture(scope="module")

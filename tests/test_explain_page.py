@@ -7,7 +7,6 @@ gradient check against a gradient planted on the page; the downloaded script aga
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -15,10 +14,10 @@ import sys
 
 import numpy as np
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from softmax.config import Config
+from testing.apptest import button, chart, downloads
 from testing.support import ROOT
 from tests.test_explain import NOTES_LINEAR, NOTES_NET, notes_stream, oracle
 
@@ -32,10 +31,6 @@ def explain_app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
-
-
 def cells(table) -> list[list[str]]:
     """An st.table's cells as the student reads them (Markdown escapes undone), index first."""
     frame = table.value
@@ -45,14 +40,6 @@ def cells(table) -> list[list[str]]:
 
 def text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
-
-
-def chart(at, key: str) -> dict:
-    for el in at.get("bidi_component"):
-        for c in json.loads(el.proto.bytes)["charts"]:
-            if c["key"] == key:
-                return c["figure"]
-    raise AssertionError(f"no chart {key}")
 
 
 def test_the_example_on_the_page_is_the_notes_row():
@@ -140,33 +127,61 @@ def test_the_pages_check_checks_the_gradient_the_page_shows(plant):
         assert largest <= 1e-7 and "good" in verdict
 
 
-def test_the_downloaded_script_is_export_script():
+ONE_ENTRY = """
+import dataclasses
+from types import MappingProxyType
+
+import streamlit as st
+
+from softmax.config import Config
+from softmax.runner import Trainer
+from ui.explainer import explainer
+
+snap = Trainer(Config(reg=0.01)).step(3)
+W = snap.grads["W"].copy()
+W[1, 2] *= 1.05  # one displayed entry 5 % off
+snap = dataclasses.replace(snap, grads=MappingProxyType({**snap.grads, "W": W}))
+explainer(snap)
+"""
+
+
+def test_the_pages_check_flags_the_one_displayed_entry_that_is_off():
+    """One entry of the displayed dW 5 % off (a slip a student could not see in the heatmap): the page's
+    check reads wrong at W[1,2] alone; its analytic column is the displayed array, its numerical column
+    the notes' dW, every other entry good."""
+    at = AppTest.from_string(ONE_ENTRY, default_timeout=120).run()
+    assert not at.exception
+    button(at, "Run the gradient check").click().run()
+    verdict = next(m.value for m in at.markdown if "largest relative error" in m.value)
+    assert "wrong" in verdict
+    o = oracle(Config(reg=0.01), 3)
+    shown = o["dW"].copy()
+    shown[1, 2] *= 1.05
+    checked = next(t for t in (cells(t) for t in at.table) if t[0][0] == "W[0,0]")
+    rows = {row[0]: row for row in checked}
+    for i, j in np.ndindex(2, 3):
+        entry, analytic, numerical, rel = rows[f"W[{i},{j}]"][:4]
+        assert float(analytic) == pytest.approx(shown[i, j], rel=1e-9)
+        assert float(numerical) == pytest.approx(o["dW"][i, j], rel=1e-6)
+        assert (float(rel) > 1e-3) == ((i, j) == (1, 2)), entry
+        assert (float(rel) <= 1e-7) == ((i, j) != (1, 2)), entry
+
+
+def test_the_downloaded_script_is_export_script(monkeypatch):
     """The download button's file, byte for byte, is what ``python -m softmax export-script`` writes for
     the same settings (the step-too-large exercise, with the SVM, momentum and minibatches)."""
-    stored: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        stored[file_id] = path_or_data
-        return file_id
-
     cases = [({}, []), ({"preset": "step-too-large"}, ["--step-size", "50"]),
              ({"loss": "svm", "optimizer": "momentum", "batch_size": "16", "step_size": "0.5", "seed": "4"},
               ["--loss", "svm", "--optimizer", "momentum", "--batch-size", "16", "--step-size", "0.5", "--seed", "4"]),
              ({"preset": "two-layer"}, ["--model", "two-layer", "--iterations", "10000"])]
-    mp = pytest.MonkeyPatch()
-    mp.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    try:
-        for query, options in cases:
-            at = explain_app(query)
-            url = at.get("download_button")[0].proto.url
-            downloaded = stored[os.path.splitext(os.path.basename(url))[0]]
-            cli = subprocess.run([sys.executable, "-m", "softmax", "export-script", *options], capture_output=True,
-                                 cwd=ROOT, check=True, timeout=120).stdout
-            assert downloaded == cli, query
-    finally:
-        mp.undo()
+    stored = downloads(monkeypatch)
+    for query, options in cases:
+        at = explain_app(query)
+        url = at.get("download_button")[0].proto.url
+        downloaded = stored[os.path.splitext(os.path.basename(url))[0]]
+        cli = subprocess.run([sys.executable, "-m", "softmax", "export-script", *options], capture_output=True,
+                             cwd=ROOT, check=True, timeout=120).stdout
+        assert downloaded == cli, query
 
 
 def code_cell(cell: str) -> str:

@@ -119,6 +119,35 @@ def test_the_step_too_large_preset_as_it_is(tmp_path):
     assert script_lines(export_script(config), tmp_path) == expected
 
 
+def commands(options: list[str], tmp_path: Path) -> tuple[list[str], list[str]]:
+    """``python -m softmax train OPTIONS`` and the script ``python -m softmax export-script OPTIONS`` writes,
+    both run as commands (the entry points a student types), as lists of printed lines."""
+    def run(args, cwd):
+        r = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=ENV, timeout=600)
+        assert r.returncode == 0 and not r.stderr, r.stderr
+        return r.stdout
+
+    source = run(["-m", "softmax", "export-script", *options], ROOT)
+    (tmp_path / "run.py").write_text(source)
+    return run(["-W", "error", "run.py"], tmp_path).splitlines(), run(["-m", "softmax", "train", *options],
+                                                                      ROOT).splitlines()
+
+
+@pytest.mark.parametrize("options", [
+    ["--step-size", "50"],  # the step-too-large preset
+    ["--step-size", "50", "--print-every", "1", "--model", "two-layer", "--hidden", "20"],
+    ["--step-size", "50", "--print-every", "1", "--loss", "svm", "--optimizer", "momentum", "--batch-size", "16"],
+])
+def test_divergent_runs_the_commands_print_the_same_lines(tmp_path, options):
+    """Divergent runs, command against command, line by line: the script prints the CLI's
+    ``diverged at iteration N (...)`` line and the accuracy after it, and nothing else differs."""
+    script, cli = commands(options, tmp_path)
+    assert any(line.startswith("diverged at iteration ") for line in cli)
+    assert cli[-1].startswith("training accuracy: ")
+    for n, (mine, theirs) in enumerate(itertools.zip_longest(script, cli)):
+        assert mine == theirs, f"line {n + 1}: script {mine!r}, CLI {theirs!r}"
+
+
 @pytest.mark.parametrize("options", [
     {"init": "plain"},
     {"dataset": "circles", "classes": 5, "seed": 3, "reg": 0.01, "iterations": 150, "noise": 0.3},

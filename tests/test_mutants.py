@@ -244,3 +244,450 @@ def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
     probs = LinearModel().probabilities(theta, X)
     np.testing.assert_allclose(probs, expected.T, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
+
+
+# -- softmax/models/two_layer.py -----------------------------------------------------------------------------------
+def notes_net_forward(W1, b1, W2, b2, X):
+    """The notes' forward pass, as written: hidden_layer = max(0, X W + b), scores = hidden_layer W2 + b2."""
+    hidden_layer = np.maximum(0, np.dot(X, W1) + b1)
+    return hidden_layer, np.dot(hidden_layer, W2) + b2
+
+
+def net_params(rng, D: int, H: int, K: int, scale: float = 1.0) -> dict[str, np.ndarray]:
+    return {"W1": rng.randn(D, H) * scale, "b1": rng.randn(H) * scale, "W2": rng.randn(H, K) * scale,
+            "b2": rng.randn(K) * scale}
+
+
+def flat(p: dict[str, np.ndarray]) -> np.ndarray:
+    """The net's flat parameter vector: [W1; b1] row-major, then [W2; b2] (the layout's order)."""
+    return np.concatenate([p["W1"].ravel(), p["b1"], p["W2"].ravel(), p["b2"]])
+
+
+def test_the_nets_scores_and_probabilities_of_new_points_add_both_biases():
+    """TwoLayerModel.hidden, scores and probabilities colour the net's decision regions and predict new points:
+    the notes' forward pass with nonzero b1 and b2, and the softmax of its scores (large ones included)."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(11)
+    p, X = net_params(rng, 2, 5, 3), rng.randn(9, 2)
+    model, theta = TwoLayerModel(5), flat(p)
+    hidden_layer, scores = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X)
+    np.testing.assert_allclose(model.hidden(theta, X), hidden_layer.T, rtol=1e-12)
+    np.testing.assert_allclose(model.scores(theta, X), scores.T, rtol=1e-12)
+    big = {**p, "W2": p["W2"] * 400}
+    scores = notes_net_forward(big["W1"], big["b1"], big["W2"], big["b2"], X)[1]
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    probs = model.probabilities(flat(big), X)
+    np.testing.assert_allclose(probs, expected.T, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
+
+
+def test_the_nets_pass_gives_the_notes_loss_parts_and_one_right_point_is_full_accuracy():
+    """The status line's loss = data + reg (the notes' data_loss and 0.5*reg*(sum W*W + sum W2*W2)); one point
+    classified right is 100 %, not 50 %."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(12)
+    p = net_params(rng, 2, 4, 3)
+    X, y = rng.randn(7, 2), rng.randint(0, 3, 7)
+    model, reg = TwoLayerModel(4), 0.3
+    result = model.workspace(X, y, 3).run(flat(p), reg)
+    scores = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X)[1]
+    data_loss = cs231n_softmax(scores, y)[0]
+    reg_loss = 0.5 * reg * np.sum(p["W1"] * p["W1"]) + 0.5 * reg * np.sum(p["W2"] * p["W2"])
+    assert result.data_loss == pytest.approx(data_loss, rel=1e-12)
+    assert result.reg_loss == pytest.approx(reg_loss, rel=1e-12)
+    assert result.loss == pytest.approx(data_loss + reg_loss, rel=1e-12)
+    one = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X[:1])[1]
+    right = np.array([int(np.argmax(one))])
+    assert model.workspace(X[:1], right, 3).run(flat(p), reg).accuracy == 1.0
+
+
+def test_the_nets_defaults_are_the_notes_100_units_and_the_softmax_loss():
+    """The notes' h = 100; a net made without a loss named has the softmax loss (its extended loss, what the
+    gradient check differentiates, is the notes' cross-entropy)."""
+    from softmax.models import TwoLayerModel
+
+    layout = TwoLayerModel().layout(2, 3)
+    assert dict(layout.shapes) == {"W1": (2, 100), "b1": (100,), "W2": (100, 3), "b2": (3,)}
+    rng = np.random.RandomState(13)
+    p = net_params(rng, 2, 5, 3)
+    X, y = rng.randn(6, 2), rng.randint(0, 3, 6)
+    loss, _ = TwoLayerModel(5).extended(p, X, y, 0.0)
+    assert float(loss) == pytest.approx(cs231n_softmax(notes_net_forward(*p.values(), X)[1], y)[0], rel=1e-12)
+
+
+def test_the_nets_regularized_weights_are_W1_and_W2_not_the_biases():
+    """The L2 penalty of the notes' net: reg*W and reg*W2 (the Explain tab's data-versus-reg sizes list them)."""
+    from softmax.models import TwoLayerModel
+
+    layout = TwoLayerModel(4).layout(2, 3)
+    assert set(layout.regularized) == {"W1", "W2"}
+    expected = flat({"W1": np.ones((2, 4)), "b1": np.zeros(4), "W2": np.ones((4, 3)), "b2": np.zeros(3)})
+    np.testing.assert_array_equal(layout.reg_mask(), expected)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_a_relu_at_exactly_zero_is_off_for_the_gradient_check_as_in_the_backward_pass(loss):
+    """The spiral's first point of each class is the origin, so at the start (b1 = 0) its ReLUs sit at exactly 0:
+    the backward pass blocks them (the notes' dhidden[hidden_layer <= 0] = 0). The kink pattern the check compares
+    must call them off too, and moving a W1 entry (which cannot move the origin's units) must cross no kink, or
+    every W1 entry would be listed "at a kink" instead of checked."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(14)
+    H = 5
+    X = np.vstack([[0.0, 0.0], rng.randn(6, 2)])
+    y = np.arange(7) % 3
+    p = {"W1": rng.randn(2, H) * 0.5, "b1": np.zeros(H), "W2": rng.randn(H, 3), "b2": np.zeros(3)}
+    model = TwoLayerModel(H, loss)
+    pre = np.dot(X, p["W1"]) + p["b1"]
+    assert (pre[0] == 0).all()
+    _, kinks = model.extended(p, X, y, 0.1)
+    on = np.asarray(kinks).ravel()[: pre.size].reshape(pre.shape)
+    np.testing.assert_array_equal(on, pre > 0)
+    evaluate = model.evaluator(p, X, y, 0.1)
+    np.testing.assert_array_equal(np.asarray(evaluate.base[1]).ravel()[: pre.size], (pre > 0).ravel())
+    for d in range(2):
+        for j in range(H):
+            for step in (1e-5, -1e-5):
+                _, moved = evaluate.moved("W1", (d, j), step)
+                np.testing.assert_array_equal(moved, evaluate.base[1])
+
+
+# -- softmax/explain.py: the notes' loop, every line's value as the Explain tab prints it --------------------------
+# The expected texts are written here from the notes' own loop (tests/test_explain.py's oracle), formatted as the
+# tab promises: 4 significant digits; an (N, K) array by example i's row, "shape (N, K): name[i,0] = … · …";
+# a parameter (a bias in the notes' (1, K) shape) entry by entry, past 9 entries the first 8, "…" and the last.
+def g4(v) -> str:
+    return f"{float(v):.4g}"
+
+
+def listed(labels: list[str], values, shape: tuple[int, ...]) -> str:
+    pairs = [f"{label} = {g4(v)}" for label, v in zip(labels, np.ravel(values), strict=True)]
+    if len(pairs) <= 9:
+        return " · ".join(pairs)
+    return f"shape {shape}: " + " · ".join([*pairs[:8], "…", pairs[-1]])
+
+
+def ent(name: str, a) -> str:
+    a = np.asarray(a)
+    a = a.reshape(1, -1) if a.ndim == 1 else a
+    return listed([f"{name}[{r},{c}]" for r in range(a.shape[0]) for c in range(a.shape[1])], a, a.shape)
+
+
+def row_of(name: str, values, i: int, N: int) -> str:
+    text = listed([f"{name}[{i},{k}]" for k in range(len(values))], values, (N, len(values)))
+    return text if text.startswith("shape") else f"shape ({N}, {len(values)}): {text}"
+
+
+def notes_values(lines) -> list[tuple[str, str]]:
+    return [(line.code.strip(), line.value) for line in lines]
+
+
+def expected_linear(config: Config, T: int, i: int) -> list[tuple[str, str]]:
+    from tests.test_explain import NOTES_LINEAR, notes_stream, oracle
+
+    o = oracle(config, T)
+    X, y, start = notes_stream(config)
+    N = len(y)
+    pc = int(o["predicted_class"][i])
+    spec = {
+        "W = 0.01 * np.random.randn(D,K)": "at iteration 0: " + ent("W", start["W"]),
+        "b = np.zeros((1,K))": "at iteration 0: " + ent("b", np.zeros((1, config.classes))),
+        "step_size = 1e-0": f"this run: step_size = {config.step_size:g}",
+        "reg = 1e-3 # regularization strength": f"this run: reg = {config.reg:g}",
+        "num_examples = X.shape[0]": f"{N}",
+        "for i in range(200):": f"this run: range({config.iterations}); now i = {T}",
+        "scores = np.dot(X, W) + b": row_of("scores", o["scores"][i], i, N),
+        "exp_scores = np.exp(scores)": row_of("exp_scores", o["exp_scores"][i], i, N)
+        + " (the app subtracts the row's largest score first: the same probs, and exp cannot overflow)",
+        "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True) # [N x K]":
+            row_of("probs", o["probs"][i], i, N),
+        "corect_logprobs = -np.log(probs[range(num_examples),y])":
+            f"shape ({N},): corect_logprobs[{i}] = {g4(o['corect_logprobs'][i])}",
+        "data_loss = np.sum(corect_logprobs)/num_examples": f"{o['data_loss']:.6f}",
+        "reg_loss = 0.5*reg*np.sum(W*W)": f"{o['reg_loss']:.6g}",
+        "loss = data_loss + reg_loss": f"{o['loss']:.6f}",
+        "if i % 10 == 0:": f"{T} % 10 = {T % 10}: " + ("it prints" if T % 10 == 0 else "no print now"),
+        'print("iteration %d: loss %f" % (i, loss))': "iteration %d: loss %f" % (T, o["loss"]) if T % 10 == 0 else "",
+        "dscores = probs": row_of("dscores", o["probs"][i], i, N) + " (the probs, before the next two lines)",
+        "dscores[range(num_examples),y] -= 1": row_of("dscores", o["minus_one"][i], i, N)
+        + f" (1 taken off at the true class {y[i]})",
+        "dscores /= num_examples": row_of("dscores", o["dscores"][i], i, N) + f" (divided by N = {N})",
+        "dW = np.dot(X.T, dscores)": ent("dW", o["dW_data"]),
+        "db = np.sum(dscores, axis=0, keepdims=True)": ent("db", o["db"]),
+        "dW += reg*W # regularization gradient":
+            ent("dW", o["dW"]) + " (reg*W added: " + ent("reg*W", o["reg_W"]) + ")",
+        "W += -step_size * dW": "next: " + ent("W", o["W_next"]),
+        "b += -step_size * db": "next: " + ent("b", o["b_next"]),
+        "predicted_class = np.argmax(scores, axis=1)": f"shape ({N},): predicted_class[{i}] = {pc} (true class {y[i]})",
+        "print('training accuracy: %.2f' % (np.mean(predicted_class == y)))":
+            "now: training accuracy: %.2f (the notes print it after the loop)" % o["accuracy"],
+    }
+    out, after = [], False
+    for line in NOTES_LINEAR.split("\n"):
+        code = line.strip()
+        if not code:
+            continue
+        after = after or code == "# evaluate training set accuracy"
+        value = spec.get(code, "")
+        if after and code == "scores = np.dot(X, W) + b":
+            value += " (at the current weights)"
+        out.append((code, value))
+    return out
+
+
+@pytest.mark.parametrize(("T", "classes"), [(37, 3), (30, 3), (4, 9), (4, 10)])
+def test_every_line_of_the_notes_linear_loop_reads_the_notes_numbers(T, classes):
+    """The Explain tab's loop, line by line, at a print iteration (30) and another (37): every value text exactly,
+    the loop's and the accuracy block's scores told apart, the comment and blank lines empty; 9 classes (a row of
+    9 entries is shown whole) and 10 (the first 8, "…" and the last)."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+
+    config = Config(reg=0.05, classes=classes)
+    expected = expected_linear(config, T, 150)
+    assert len(expected) > 30
+    assert notes_values(notes_lines(Trainer(config).step(T), 150)) == expected
+
+
+def test_every_line_of_the_notes_net_loop_reads_the_notes_numbers():
+    """The net's loop (h = 100: rows and parameters past 9 entries shortened), every value text exactly: the
+    ReLU's units on and off for the example, the print interval of 1000, the two regularization lines."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+    from tests.test_explain import NOTES_NET, notes_stream, oracle
+
+    config, T, i = Config(model="two-layer", hidden=100, iterations=10_000), 25, 150
+    o = oracle(config, T)
+    X, y, start = notes_stream(config)
+    N, H = len(y), 100
+    on = int(np.count_nonzero(o["hidden_layer"][i] > 0))
+    spec = {
+        "h = 100 # size of hidden layer": "this run: h = 100",
+        "W = 0.01 * np.random.randn(D,h)": "at iteration 0: " + ent("W", start["W"]),
+        "b = np.zeros((1,h))": "at iteration 0: " + ent("b", np.zeros((1, H))),
+        "W2 = 0.01 * np.random.randn(h,K)": "at iteration 0: " + ent("W2", start["W2"]),
+        "b2 = np.zeros((1,K))": "at iteration 0: " + ent("b2", np.zeros((1, 3))),
+        "step_size = 1e-0": "this run: step_size = 1",
+        "reg = 1e-3 # regularization strength": "this run: reg = 0.001",
+        "num_examples = X.shape[0]": f"{N}",
+        "for i in range(10000):": f"this run: range(10000); now i = {T}",
+        "hidden_layer = np.maximum(0, np.dot(X, W) + b) # note, ReLU activation":
+            row_of("hidden_layer", o["hidden_layer"][i], i, N) + f" ({on} of {H} units on)",
+        "scores = np.dot(hidden_layer, W2) + b2": row_of("scores", o["scores"][i], i, N),
+        "exp_scores = np.exp(scores)": row_of("exp_scores", o["exp_scores"][i], i, N)
+        + " (the app subtracts the row's largest score first: the same probs, and exp cannot overflow)",
+        "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True) # [N x K]":
+            row_of("probs", o["probs"][i], i, N),
+        "corect_logprobs = -np.log(probs[range(num_examples),y])":
+            f"shape ({N},): corect_logprobs[{i}] = {g4(o['corect_logprobs'][i])}",
+        "data_loss = np.sum(corect_logprobs)/num_examples": f"{o['data_loss']:.6f}",
+        "reg_loss = 0.5*reg*np.sum(W*W) + 0.5*reg*np.sum(W2*W2)": f"{o['reg_loss']:.6g}",
+        "loss = data_loss + reg_loss": f"{o['loss']:.6f}",
+        "if i % 1000 == 0:": f"{T} % 1000 = {T}: no print now",
+        "dscores = probs": row_of("dscores", o["probs"][i], i, N) + " (the probs, before the next two lines)",
+        "dscores[range(num_examples),y] -= 1": row_of("dscores", o["minus_one"][i], i, N)
+        + f" (1 taken off at the true class {y[i]})",
+        "dscores /= num_examples": row_of("dscores", o["dscores"][i], i, N) + f" (divided by N = {N})",
+        "dW2 = np.dot(hidden_layer.T, dscores)": ent("dW2", o["dW2_data"]),
+        "db2 = np.sum(dscores, axis=0, keepdims=True)": ent("db2", o["db2"]),
+        "dhidden = np.dot(dscores, W2.T)": row_of("dhidden", o["dhidden_pre"][i], i, N),
+        "dhidden[hidden_layer <= 0] = 0": row_of("dhidden", o["dhidden"][i], i, N)
+        + f" ({H - on} of {H} units off for example {i}: their entries set to 0)",
+        "dW = np.dot(X.T, dhidden)": ent("dW", o["dW_data"]),
+        "db = np.sum(dhidden, axis=0, keepdims=True)": ent("db", o["db"]),
+        "dW2 += reg * W2": ent("dW2", o["dW2"]) + " (reg * W2 added)",
+        "dW += reg * W": ent("dW", o["dW"]) + " (reg * W added)",
+        "W += -step_size * dW": "next: " + ent("W", o["W_next"]),
+        "b += -step_size * db": "next: " + ent("b", o["b_next"]),
+        "W2 += -step_size * dW2": "next: " + ent("W2", o["W2_next"]),
+        "b2 += -step_size * db2": "next: " + ent("b2", o["b2_next"]),
+        "predicted_class = np.argmax(scores, axis=1)":
+            f"shape ({N},): predicted_class[{i}] = {int(o['predicted_class'][i])} (true class {y[i]})",
+        "print('training accuracy: %.2f' % (np.mean(predicted_class == y)))":
+            "now: training accuracy: %.2f (the notes print it after the loop)" % o["accuracy"],
+    }
+    after_loop = {"hidden_layer = np.maximum(0, np.dot(X, W) + b)": row_of("hidden_layer", o["hidden_layer"][i], i, N),
+                  "scores = np.dot(hidden_layer, W2) + b2": row_of("scores", o["scores"][i], i, N)
+                  + " (at the current weights)"}
+    expected, after = [], False
+    for line in NOTES_NET.split("\n"):
+        code = line.strip()
+        if code:
+            after = after or code == "# evaluate training set accuracy"
+            expected.append((code, after_loop[code] if after and code in after_loop else spec.get(code, "")))
+    assert notes_values(notes_lines(Trainer(config).step(T), i)) == expected
+
+
+def test_the_svm_lines_of_the_loop_read_the_naive_loops_margins():
+    """The SVM's edited lines: the true class's score, the margins before and after the true class's is zeroed
+    (s_y - s_y + 1 = 1 there first), +1 at each violated margin, minus their count at y."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+    from tests.test_explain import svm_naive
+
+    snap, i = Trainer(Config(loss="svm")).step(5), 150
+    W, b, X, y = snap.params["W"], snap.params["b"], snap.X, snap.y
+    _, dscores, margins = svm_naive(W, b, X, y, 0.0)
+    N, label = len(y), int(y[i])
+    scores = X[i] @ W + b
+    before = margins[i].copy()
+    before[label] = 1.0
+    violated = margins[i] > 0
+    values = dict(notes_values(notes_lines(snap, i)))
+    assert values["correct_class_scores = scores[range(num_examples),y].reshape(-1, 1)"] == \
+        f"shape ({N}, 1): correct_class_scores[{i},0] = scores[{i},{label}] = {g4(scores[label])}"
+    assert values["margins = np.maximum(0, scores - correct_class_scores + 1) # [N x K]"] == \
+        row_of("margins", np.maximum(before, 0), i, N)
+    assert values["margins[range(num_examples),y] = 0 # the true class is not a margin"] == \
+        row_of("margins", np.maximum(margins[i], 0), i, N)
+    assert values["dscores = (margins > 0).astype(float) # +1 at every violated margin"] == \
+        row_of("dscores", violated.astype(float), i, N)
+    assert values["dscores[range(num_examples),y] -= np.sum(margins > 0, axis=1) # minus their count at y"] == \
+        row_of("dscores", dscores[i] * N, i, N) + \
+        f" ({np.count_nonzero(violated)} violated: taken off at the true class {label})"
+    assert values["data_loss = np.sum(margins)/num_examples"] == f"{snap.data_loss:.6f}"
+
+
+@pytest.mark.parametrize(("optimizer", "batch_size"), [("momentum", 0), ("adam", 0), ("sgd", 16)])
+def test_the_update_lines_name_the_optimizers_next_step(optimizer, batch_size):
+    """Momentum's vW line is the step taken (next W − W) and W += vW the next W; Adam's update line the next W; a
+    minibatch run's next W says it is a minibatch's step."""
+    from softmax.explain import notes_lines
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config(optimizer=optimizer, batch_size=batch_size, step_size=0.5)).step(6)
+    values = dict(notes_values(notes_lines(snap, 0)))
+    nxt, now = snap.next_params, snap.params
+    where = f" (a step on a minibatch of {batch_size} points)" if batch_size else ""
+    for p in ("W", "b"):
+        next_text = f"next{where}: " + ent(p, nxt[p])
+        if optimizer == "momentum":
+            assert values[f"v{p} = mu * v{p} - step_size * d{p}"] == \
+                "next: " + ent("v" + p, np.asarray(nxt[p]) - np.asarray(now[p])) + f" (= next {p} − {p})"
+            assert values[f"{p} += v{p}"] == next_text
+        elif optimizer == "adam":
+            assert values[f"{p} += -step_size * (m{p} / (1 - beta1**t)) / (np.sqrt(v{p} / (1 - beta2**t)) + eps)"] \
+                == next_text
+        else:
+            assert values[f"{p} += -step_size * d{p}"] == next_text
+
+
+def test_points_not_drawn_from_the_seed_show_no_initial_weights():
+    """When the snapshot's points are not the seed's (same count, other values), the notes' initialization lines
+    cannot show the seed's draw: they say so instead of showing weights this run did not start from."""
+    import dataclasses
+
+    from softmax.explain import initial_params, notes_lines
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config()).step(2)
+    moved = dataclasses.replace(snap, X=snap.X + 0.5)  # the same labels, other points
+    assert initial_params(snap) is not None and initial_params(moved) is None
+    values = dict(notes_values(notes_lines(moved, 0)))
+    for line in ("W = 0.01 * np.random.randn(D,K)", "b = np.zeros((1,K))"):
+        assert values[line] == "drawn at iteration 0 (not shown: this run's points were given, not drawn from the seed)"
+
+
+def test_huge_scores_read_without_a_warning_and_their_softmax_stays_finite():
+    """A run blown up by its step size: scores past 710 overflow exp. The loop's exp_scores line may show inf (its
+    note says the app subtracts the row's max), but nothing warns, and the example's softmax is finite."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from softmax.explain import example, notes_lines
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config(loss="svm")).step(3)
+    scores = snap.parts["scores"] * 1e5
+    huge = dataclasses.replace(snap, parts=MappingProxyType({**snap.parts, "scores": scores}))
+    assert np.abs(scores[7]).max() > 800
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = example(huge, 7)
+        notes_lines(huge, 7)
+    p = np.exp(scores[7] - scores[7].max())
+    np.testing.assert_allclose(e.softmax_probs, p / p.sum(), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_an_example_names_itself_and_its_loss(loss):
+    from softmax.explain import example
+    from softmax.runner import Trainer
+
+    snap = Trainer(Config(loss=loss)).step(2)
+    e = example(snap, 123)
+    assert e.index == 123 and e.loss_name == loss
+    s = snap.X[123] @ snap.params["W"] + snap.params["b"]
+    p = np.exp(s - s.max())
+    np.testing.assert_allclose(e.softmax_probs, p / p.sum(), rtol=1e-10)
+
+
+def test_the_relu_gate_is_the_notes_dhidden_before_and_after_and_refuses_a_linear_model():
+    from softmax.explain import relu_gate
+    from softmax.runner import Trainer
+    from tests.test_explain import oracle
+
+    config = Config(model="two-layer", hidden=30)
+    gate, o = relu_gate(Trainer(config).step(4), 77), oracle(config, 4)
+    np.testing.assert_allclose(gate.before, o["dhidden_pre"][77], rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(gate.after, o["dhidden"][77], rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(gate.on, o["hidden_layer"][77] > 0)
+    with pytest.raises(ValueError, match="^only the 2-layer net has a ReLU gate$"):
+        relu_gate(Trainer(Config()).step(1), 0)
+
+
+def test_the_balances_name_the_regularized_weights():
+    from softmax.explain import balances
+    from softmax.runner import Trainer
+
+    assert [b.name for b in balances(Trainer(Config()).step(1))] == ["W"]
+    assert [b.name for b in balances(Trainer(Config(model="two-layer", hidden=5)).step(1))] == ["W1", "W2"]
+
+
+@pytest.mark.parametrize(("N", "K", "budget"), [(300, 3, 800), (1000, 10, 240), (3000, 3, 266), (100_000, 10, 64)])
+def test_the_pages_check_budget_is_a_whole_number_of_entries(N, K, budget):
+    """2 400 000 entry-examples-classes at most, within 64 and 800 entries: 240 for 1000 points of 10 classes."""
+    from types import SimpleNamespace
+
+    from softmax.explain import check_budget
+
+    got = check_budget(SimpleNamespace(N=N, K=K))
+    assert got == budget and isinstance(got, int)
+
+
+# -- softmax/config.py -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "text"), [
+    (0.0, "0"), (-0.0, "0"), (0.001, "0.001"), (0.5, "0.5"), (-0.5, "-0.5"), (1.0, "1"), (9999.0, "9999"),
+    (1e4, "1e4"), (1e6, "1e6"), (1e12, "1e12"), (0.0009, "9e-4"), (1e-5, "1e-5"), (2e-7, "2e-7"), (-1e-5, "-1e-5"),
+    (3, "3"), ("spiral", "spiral"),
+])
+def test_a_settings_value_is_written_short_and_exact_for_the_grid(value, text):
+    """How the page, the CLI's messages and the script's header write a setting: 1e-3 to 1e4 plainly, others as
+    1 significant digit times a power of ten without a '+' or a leading 0 in the exponent."""
+    from softmax.config import format_value
+
+    assert format_value(value) == text
+
+
+def test_the_log_sliders_offer_1_2_5_per_decade_within_their_range():
+    """Written out by hand from each setting's range: the step size 1e-4 to 1e6, reg 0 then 1e-5 to 10, speed 1 to
+    1e4; a value off the grid is inserted in order."""
+    from softmax.config import slider_values
+
+    def decades(lo_exp, hi_exp):
+        return [m * 10.0 ** e for e in range(lo_exp, hi_exp + 1) for m in (1, 2, 5)]
+
+    step = [v for v in decades(-4, 6) if 1e-4 <= v <= 1e6]
+    np.testing.assert_allclose(slider_values("step_size"), step, rtol=1e-12)
+    assert len(step) == 31 and step[0] == 1e-4 and step[-1] == 1e6
+    reg = [0.0, *[v for v in decades(-5, 1) if 1e-5 <= v <= 10]]
+    np.testing.assert_allclose(slider_values("reg"), reg, rtol=1e-12)
+    assert slider_values("reg")[:2] == [0.0, 1e-5] and slider_values("reg")[-1] == 10.0
+    np.testing.assert_allclose(slider_values("speed"), [v for v in decades(0, 4) if v <= 1e4], rtol=1e-12)
+    with_off = slider_values("step_size", 0.3)
+    assert 0.3 in with_off and with_off == sorted(with_off) and len(with_off) == 32
+    assert slider_values("step_size", 0.5) == slider_values("step_size")  # on the grid: nothing inserted

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
+from testing.browser import page_server, wait_for
+from testing.support import ARTIFACTS, chromium_page, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,25 +30,12 @@ DRAWN = """() => {
 }"""
 
 
-def wait_for(cond, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
 def count(page) -> int | None:
     found = re.search(r"(\d+) training points?", page.locator("[data-testid='stMain']").inner_text())
     return int(found.group(1)) if found else None
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, _proc):
-        yield base
+server = page_server()
 
 
 def test_clicks_on_the_plane_add_points_where_they_fall(server):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from testing.apptest import button, charts, downloads
 from testing.support import ROOT
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
@@ -23,20 +23,8 @@ def app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
-
-
 def text(at) -> str:
     return "\n".join([*(m.value for m in at.markdown), *(i.value for i in at.info), *(c.value for c in at.caption)])
-
-
-def charts(at) -> dict[str, dict]:
-    out = {}
-    for el in at.get("bidi_component"):
-        for chart in json.loads(el.proto.bytes)["charts"]:
-            out[chart["key"]] = chart["figure"]
-    return out
 
 
 @pytest.mark.parametrize("query", [{}, {"loss": "svm"}, {"model": "two-layer"}, {"features": "x1sq,sinx2"},
@@ -242,22 +230,6 @@ def test_too_many_points_in_a_file_are_refused(monkeypatch):
     at = own()
     upload(at, b"".join(b"%d,0,0\n" % i for i in range(21)))
     assert "21 points; this server allows at most 20" in errors(at) and count(at) == 0
-
-
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """Every file the page offers for download, by its media id (the download buttons' URLs end in it)."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    stored: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        stored[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    return stored
 
 
 def downloaded(at, stored) -> bytes:

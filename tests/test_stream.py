@@ -12,6 +12,7 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from testing.browser import page_server
 from testing.hostile import serve
 from testing.streamclient import StreamTab, open_stream
 from testing.support import cpu_seconds, thread_count
@@ -20,17 +21,7 @@ from ui.stream import BUILDERS
 QUERY = "speed=200&iterations=100000&refresh=5"
 
 
-@pytest.fixture(scope="module")
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve(env={"SOFTMAX_STREAM": "1"}) as (base, proc):
-        yield base, proc
+server = page_server({"SOFTMAX_STREAM": "1"}, launch=serve, process=True)
 
 
 async def started(base: str, source: str | None = None) -> StreamTab:

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from testing.support import chromium_page, streamlit_server, wait_app_ready
+from testing.browser import page_server, wait_for
+from testing.support import chromium_page, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,20 +26,7 @@ BOARD_JS = """() => {
 }"""
 
 
-def wait_for(cond, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server(env={"SOFTMAX_STREAM": "1", "OPENBLAS_NUM_THREADS": "1"}) as (base, _):
-        yield base
+server = page_server(env={"SOFTMAX_STREAM": "1", "OPENBLAS_NUM_THREADS": "1"})
 
 
 def board(page) -> dict:

@@ -13,16 +13,13 @@ import sys
 
 import pytest
 
-from testing.support import ARTIFACTS, ROOT, chromium_page, streamlit_server, wait_app_ready
-from tests.test_browser import button, iteration, wait_for
+from testing.browser import button, iteration, page_server, wait_for
+from testing.support import ARTIFACTS, ROOT, chromium_page, wait_app_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, _proc):
-        yield base
+server = page_server()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.browser import button, iteration, page_server, wait_for
 from testing.support import ARTIFACTS, ROOT, chromium_page, streamlit_server, wait_app_ready
 from viz.style import DARK, LIGHT
 
@@ -30,26 +31,6 @@ CASES = {  # name: (query, iterations to run before pausing)
 }
 SIZES = [(1280, 720), (1600, 1000)]
 THEMES = {"light": LIGHT, "dark": DARK}
-
-
-def iteration(page) -> int | None:
-    text = page.locator("h3", has_text="Iteration").first.inner_text()
-    m = re.search(r"Iteration (\d+)", text)
-    return int(m.group(1)) if m else None
-
-
-def wait_for(cond, timeout=30.0, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not met in {timeout} s")
-
-
-def button(page, name):
-    return page.get_by_role("button", name=name, exact=True)
 
 
 # What the browser holds for one chart: drawn or not, its title and text colour (what theme its
@@ -114,10 +95,7 @@ RINGS = """() => Object.fromEntries([...document.querySelectorAll('.plotly-live'
   (d.data || []).filter((t) => (t.name || '').startsWith('example')).map((t) => t.customdata[0][0])]))"""
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, _proc):
-        yield base
+server = page_server()
 
 
 def load(page, server: str, query: str, outside: list, scripts: list, errors: list) -> None:

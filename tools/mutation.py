@@ -86,6 +86,33 @@ EQUIVALENT: dict[str, str] = {
        "in the line is replaced by %d the same way" for n in (1, 2)},
     **{f"softmax.export.x_export_script__mutmut_{n}": "the branch for a generator without _labels: every dataset's "
        "generator calls _labels" for n in (14, 74)},
+    # softmax/models/two_layer.py
+    **{f"softmax.models.two_layer.xǁTwoLayerWorkspaceǁ__init____mutmut_{n}": "the name of an unused entry of the "
+       "workspace's split views: run reads only _layers['data']" for n in (55, 56, 59, 60)},
+    "softmax.models.two_layer.xǁTwoLayerWorkspaceǁrun__mutmut_63": "casting='unsafe' dropped: bool to float64 is a "
+    "safe cast, allowed by the default 'same_kind'",
+    "softmax.models.two_layer.xǁTwoLayerModelǁinit__mutmut_1": "notes' default: every caller (Run, explain's initial "
+    "weights) passes it",
+    "softmax.models.two_layer.xǁTwoLayerModelǁscores__mutmut_14": "reshape(H + 1, -2): numpy takes any negative size "
+    "as 'whatever fits', as -1",
+    # softmax/explain.py
+    "softmax.explain.x_balances__mutmut_23": "reg >= 0 for reg > 0: with reg 0 the total is the data part, never "
+    "below 5 % of itself, so 'cancel' stays False either way",
+    "softmax.explain.x_balances__mutmut_25": "<= for < against 5 % of the larger part: differs only when the norms "
+    "are equal to the last bit",
+    **{f"softmax.explain.x__labelled__mutmut_{n}": "zip's strict flag: the labels are made from the values' own "
+       "shape, always as many" for n in (7, 10, 12)},
+    "softmax.explain.x_entries__mutmut_11": "most dropped for _labelled's default, 9, which is entries' own default: "
+    "no caller passes another",
+    "softmax.explain.x__as_row__mutmut_11": "reshape(1, -2): numpy takes any negative size as 'whatever fits', as -1",
+    "softmax.explain.x_notes_lines__mutmut_20": "batch_size=0 dropped from notes.program: its default is 0",
+    **{f"softmax.explain.x_notes_lines__mutmut_{n}": "the value of a line that is not in this model's loop (init or "
+       "grad of the other model's parameter): never shown" for n in (29, 42)},
+    "softmax.explain.x_notes_lines__mutmut_246": "the net's value for the linear loop's 'dW += reg*W' line, which the "
+    "net's loop does not have: never shown",
+    "softmax.explain.x_notes_lines__mutmut_542": "the linear model's value for the net's accuracy-block hidden_layer "
+    "line, which the linear loop does not have: never shown",
+    "softmax.explain.x_notes_lines__mutmut_461": "astype(None) is astype(float64): the same 0/1 floats",
 }
 
 KILLED = {"killed", "timeout", "caught by type check"}
