@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from testing.support import ARTIFACTS, chromium_page, streamlit_server, wait_app_ready
-from tests.test_browser import button, iteration, wait_for
+from testing.browser import button, iteration, page_server, wait_for
+from testing.support import ARTIFACTS, chromium_page, wait_app_ready
 from tests.test_watch_browser import LEGEND_SCROLL, OVERLAPS, TITLES_OUTSIDE
 from ui.compare import SAVE_LABEL
 
@@ -20,10 +20,7 @@ LOSS = 'div.plotly-live[data-key="loss"]'
 CONFUSION = 'div.plotly-live[data-key="confusion"]'
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, _proc):
-        yield base
+server = page_server()
 
 
 def loss_names(page) -> list[str] | None:

@@ -11,7 +11,8 @@ import pytest
 from softmax.compare import confusions
 from softmax.config import Config
 from softmax.run import Run
-from tests.test_app import app, button, charts, iteration
+from testing.apptest import button, charts
+from tests.test_app import app, iteration
 from ui import compare
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
