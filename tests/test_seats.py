@@ -183,6 +183,9 @@ def test_a_page_whose_run_was_set_aside_starts_again_and_says_so():
         # (the first script_finished after a reconnect may be the dropped connection's last run)
         await tab.wait_until(lambda t: any("starts again from iteration 0" in m for m in t.seen.markdown), 60,
                              "the set-aside notice")
+        # (and a chart refresh of the dropped connection, queued before the drop, may still arrive after the
+        # notice on a loaded machine: the page's own run is the one that shows iteration 0)
+        await tab.wait_until(lambda t: t.iteration == 0, 60, "iteration 0 of the new run")
         await tab.wait_idle()
         assert tab.iteration == 0 and "seed=7" in tab.query and not tab.auto_reruns  # a new run, not training
         tab.abort()
