@@ -691,3 +691,40 @@ def test_the_log_sliders_offer_1_2_5_per_decade_within_their_range():
     with_off = slider_values("step_size", 0.3)
     assert 0.3 in with_off and with_off == sorted(with_off) and len(with_off) == 32
     assert slider_values("step_size", 0.5) == slider_values("step_size")  # on the grid: nothing inserted
+
+
+def test_the_nets_pass_reads_a_strided_theta_afresh_each_time():
+    """The workspace caches its views of a contiguous theta; a strided one (every other entry of a larger
+    array) cannot be viewed in place, so each pass must read it anew: changed in place, it gives the new
+    loss, the notes' loss at the new weights."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(13)
+    p = net_params(rng, 2, 4, 3)
+    X, y = rng.randn(7, 2), rng.randint(0, 3, 7)
+    ws = TwoLayerModel(4).workspace(X, y, 3)
+    store = np.zeros(2 * flat(p).size)
+    theta = store[::2]  # not contiguous
+    theta[:] = flat(p)
+    ws.run(theta, 0.0)
+    theta *= 2.0  # every weight and bias doubled, in place
+    doubled = {k: 2.0 * v for k, v in p.items()}
+    scores = notes_net_forward(doubled["W1"], doubled["b1"], doubled["W2"], doubled["b2"], X)[1]
+    assert ws.run(theta, 0.0).data_loss == pytest.approx(cs231n_softmax(scores, y)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("reg", [0.0, 1.0, 0.5])
+def test_the_nets_first_pass_regularizes_with_the_reg_it_is_given(reg):
+    """The workspace keeps reg times its mask between passes; a fresh one must not take any reg, 1 included,
+    for the one it already holds: its first pass's reg part is reg*W1 and reg*W2, 0 on the biases."""
+    from softmax.models import TwoLayerModel
+
+    rng = np.random.RandomState(14)
+    p = net_params(rng, 2, 4, 3)
+    X, y = rng.randn(7, 2), rng.randint(0, 3, 7)
+    ws = TwoLayerModel(4).workspace(X, y, 3)
+    ws.run(flat(p), reg)
+    for name in ("W1", "W2"):
+        np.testing.assert_array_equal(ws.grads_reg[name], reg * p[name])
+    for name in ("b1", "b2"):
+        np.testing.assert_array_equal(ws.grads_reg[name], 0.0)

@@ -42,6 +42,10 @@ EQUIVALENT: dict[str, str] = {
     "softmax.models.losses.xǁSVMLossǁ__call____mutmut_14": "as _11: the product's buffer only",
     "softmax.models.losses.xǁSVMLossǁ__call____mutmut_34": "casting='unsafe' dropped: bool to float64 is a safe "
     "cast, allowed by the default 'same_kind'",
+    "softmax.models.losses.xǁSoftmaxLossǁ__init____mutmut_18": "log_sum_exp buffer None: np.log(out=None) writes "
+    "a new array instead, read once by .sum() (memory, not values)",
+    "softmax.models.losses.xǁSoftmaxLossǁ__call____mutmut_37": "as __init___18: log(sum exp) into a new array",
+    "softmax.models.losses.xǁSoftmaxLossǁ__call____mutmut_39": "as __init___18: the out argument dropped",
     "softmax.models.losses.xǁSVMLossǁextended__mutmut_7": "the true class's margin set to None (NaN) instead of 0: "
     "NaN > 0 is False, so it is inactive and counts 0 in the sum exactly as 0 does",
     # softmax/gradcheck.py
@@ -87,10 +91,19 @@ EQUIVALENT: dict[str, str] = {
     **{f"softmax.export.x_export_script__mutmut_{n}": "the branch for a generator without _labels: every dataset's "
        "generator calls _labels" for n in (14, 74)},
     # softmax/models/two_layer.py
-    **{f"softmax.models.two_layer.xǁTwoLayerWorkspaceǁ__init____mutmut_{n}": "the name of an unused entry of the "
-       "workspace's split views: run reads only _layers['data']" for n in (55, 56, 59, 60)},
-    "softmax.models.two_layer.xǁTwoLayerWorkspaceǁrun__mutmut_63": "casting='unsafe' dropped: bool to float64 is a "
-    "safe cast, allowed by the default 'same_kind'",
+    **{f"softmax.models.two_layer.xǁTwoLayerWorkspaceǁ{f}__mutmut_{n}": "zip's strict=True dropped: the rows zipped "
+       "are made the same length in __init__ (a guard, not a value)"
+       for f, n in (("__init__", 77), ("__init__", 80), ("__init__", 81), ("__init__", 86), ("__init__", 89),
+                    ("__init__", 90), ("run", 22), ("run", 25), ("run", 26))},
+    **{f"softmax.models.two_layer.xǁTwoLayerWorkspaceǁrun__mutmut_{n}": "where the row-by-row (dgemv) path starts "
+       "(K or D+1 <= 3): both paths compute the same products, to rounding (a speed choice, not a value)"
+       for n in (19, 57, 93, 94, 95)},
+    "softmax.models.two_layer.xǁTwoLayerWorkspaceǁ__init____mutmut_61": "no theta cached yet as '' instead of None: "
+    "no theta is either, so the first pass makes its views the same way",
+    "softmax.models.two_layer.xǁTwoLayerWorkspaceǁ_views__mutmut_4": "the views never cached: made again at every "
+    "pass, the same views of the same theta (speed only)",
+    "softmax.models.two_layer.xǁTwoLayerWorkspaceǁrun__mutmut_109": "the last reg forgotten: reg times the mask is "
+    "recomputed at every pass, the same numbers (speed only)",
     "softmax.models.two_layer.xǁTwoLayerModelǁinit__mutmut_1": "notes' default: every caller (Run, explain's initial "
     "weights) passes it",
     "softmax.models.two_layer.xǁTwoLayerModelǁscores__mutmut_14": "reshape(H + 1, -2): numpy takes any negative size "

@@ -52,13 +52,12 @@ class TwoLayerWorkspace:
         self.reg_mask[self.s1 : self.s1 + H * K] = 1.0
         self._reg, self._reg_scale = 0.0, np.zeros(size)  # reg * reg_mask for the last reg
         self._theta: np.ndarray | None = None  # the theta whose views are cached (see _views)
-        self._layers = {name: self._split(a) for name, a in
-                        (("grad", self.grad), ("data", self.grad_data), ("reg", self.grad_reg))}
+        self._data = self._split(self.grad_data)  # the data gradient's theta1 and theta2: the products land here
         self.grads = self._named(self.grad)
         self.grads_data = self._named(self.grad_data)
         self.grads_reg = self._named(self.grad_reg)
         # the row-by-row products' (output row, input row) pairs, made once (views)
-        d1, _ = self._layers["data"]
+        d1, _ = self._data
         self._scores_rows = list(self.scoresT)
         self._d2_rows = list(zip(self.d2T, self.dscoresT, strict=True))
         self._d1_rows = list(zip(d1, self.X1T, strict=True))
@@ -75,19 +74,17 @@ class TwoLayerWorkspace:
         return {"W1": t1[: self.D], "b1": t1[self.D], "W2": t2[: self.H], "b2": t2[self.H]}
 
     def _views(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
-        """theta1, theta2, W1, W2 and theta2's columns: views, kept while the same (contiguous) theta comes back
-        (a run updates its theta in place)."""
+        """theta1, theta2, W1, W2 and theta2's columns: views, kept while the same theta comes back (a run
+        updates its theta in place). A flat theta's slices reshape to views whatever its stride."""
         if theta is not self._theta:
             t1, t2 = self._split(theta)
-            views = (t1, t2, t1[: self.D], t2[: self.H], [t2[:, k] for k in range(self.K)])
-            if not theta.flags.c_contiguous:  # reshape copied: these are no views of theta
-                return views
-            self._theta, self._theta_views = theta, views
+            self._theta = theta
+            self._theta_views = (t1, t2, t1[: self.D], t2[: self.H], [t2[:, k] for k in range(self.K)])
         return self._theta_views
 
     def run(self, theta: np.ndarray, reg: float, accuracy: bool = True) -> PassResult:
         t1, t2, W1, W2, columns = self._views(theta)
-        d1, d2 = self._layers["data"]
+        d1, d2 = self._data
         X1T, hidden1T, hiddenT, scoresT, dscoresT, dhiddenT = (
             self.X1T, self.hidden1T, self.hiddenT, self.scoresT, self.dscoresT, self.dhiddenT)
         # forward: the ReLU layer, then the class scores
