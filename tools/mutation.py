@@ -3,7 +3,7 @@
     python3 tools/mutation.py                                   every target module (tens of minutes)
     python3 tools/mutation.py softmax/models/losses.py ...      these modules only
     python3 tools/mutation.py --changed-since v0.1.0            target modules changed since a git ref
-    python3 tools/mutation.py --changed-since HEAD~1 --time-box 240 --fail-under 90     CI's fast mode
+    python3 tools/mutation.py --changed-since HEAD~1 --time-box 600 --fail-under 90     CI's fast mode
     python3 tools/mutation.py --report                          the score of what was run, without running
 
 mutmut (configured in pyproject.toml, [tool.mutmut]) copies softmax/ and tests/ to mutants/, makes every
@@ -171,6 +171,9 @@ def run_mutmut(modules: list[str], max_children: int, time_box: float | None) ->
             proc.wait()
 
 
+UNTESTED = ("not checked", "check was interrupted by user")  # mutmut's words for a mutant it did not run
+
+
 def results(modules: list[str]) -> dict[str, dict[str, str]]:
     """{module path: {mutant name: status}} from mutmut's files in mutants/."""
     from mutmut.__main__ import status_by_exit_code
@@ -191,12 +194,12 @@ def report(by_module: dict[str, dict[str, str]], verbose: bool) -> float | None:
     survivors: list[tuple[str, str]] = []
     for path, statuses in by_module.items():
         killed = sum(s in KILLED for s in statuses.values())
-        equivalent = sum(name in EQUIVALENT and s not in KILLED for name, s in statuses.items())
-        untested = sum(s in ("not checked", "check was interrupted by user") for s in statuses.values())
+        untested = sum(s in UNTESTED for s in statuses.values())
+        # an equivalent mutant counts as such once tested (before, it is one of the untested)
+        equivalent = sum(name in EQUIVALENT and s not in KILLED and s not in UNTESTED for name, s in statuses.items())
         survived = len(statuses) - killed - equivalent - untested
         survivors += [(n, s) for n, s in statuses.items()
-                      if s not in KILLED and n not in EQUIVALENT and s not in ("not checked",
-                                                                               "check was interrupted by user")]
+                      if s not in KILLED and n not in EQUIVALENT and s not in UNTESTED]
         row = [len(statuses), killed, survived, equivalent, untested]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         print(f"{path:34} {row[0]:7} {row[1]:6} {row[2]:8} {row[3]:6} {row[4]:8} {score(killed, survived):>6}")
