@@ -260,7 +260,8 @@ def coerce(name: str, raw: Any, fallback: Any) -> tuple[Any, str | None]:
 def _format(value: Any) -> str:
     """Short, exact text for a setting (floats round-trip through float())."""
     if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e16 else repr(value).removesuffix(".0")
+        # repr ends in ".0" only for a whole number below 1e16 (from 1e16 on it is written 1e+16)
+        return repr(value).removesuffix(".0")
     return str(value)
 
 

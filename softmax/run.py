@@ -450,7 +450,7 @@ class Run:
         snap = s.snapshot(running)
         test = (snap.test_loss, snap.test_accuracy)
         return replace(snap, log=tuple(self.log),
-                       history=self.history.freeze(s.iteration, s.result, s.ws.grads, test, until=s.iteration))
+                       history=self.history.freeze(s.iteration, s.result, s.ws.grads, test))
 
     def rewind(self, iteration: int) -> None:
         """Go back to ``iteration`` for good: later iterations, changes and checkpoints are dropped
@@ -480,8 +480,6 @@ class Run:
         clone.ws = self.model.workspace(self.X, self.y, self.config.classes)
         clone._test_ws = None
         clone.history = HistoryBuffer(self.layout, test=len(self.y_test) > 0, capacity=2)
-        clone.checkpoints = self.checkpoints
-        clone._scratch = None
         clone._recent = []  # states its replays passed, FINE times as dense as the checkpoints (see view)
         clone._keep_checkpoint = clone._keep_recent  # a view never adds checkpoints to its source
         return clone

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from softmax import Config, Run, check_gradient, check_snapshot
+from softmax import Change, Config, Run, check_gradient, check_snapshot, replay
 from softmax.gradcheck import CHECKED, SKIPPED, _sample, relative_error
 from softmax.models.losses import SoftmaxLoss, SVMLoss
 
@@ -728,3 +728,305 @@ def test_the_nets_first_pass_regularizes_with_the_reg_it_is_given(reg):
         np.testing.assert_array_equal(ws.grads_reg[name], reg * p[name])
     for name in ("b1", "b2"):
         np.testing.assert_array_equal(ws.grads_reg[name], 0.0)
+
+
+def fresh_config_module():
+    """A new copy of softmax.config, executed now: its field table is built by ``_setting`` at import time,
+    which the module the other tests share ran long before any test (so no test would see a change there).
+    The copy has the module's own name, is not put in sys.modules, and leaves the shared module alone."""
+    import importlib.util
+
+    import softmax.config
+
+    spec = importlib.util.spec_from_file_location("softmax.config", softmax.config.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.Config is not softmax.config.Config
+    return module
+
+
+# Each setting's row, written out from the issues that asked for it (not read from the module): default, group,
+# range, log scale, 0 allowed (and what it means), the allowed values, and whether it matters for the linear model
+# on the spiral, for the net, and for one's own points.
+SETTING_ROWS = {
+    "dataset": ("spiral", "data", None, None, False, False, None, ("spiral", "blobs", "circles", "xor", "own"), None,
+                (True, True, True)),
+    "points_per_class": (100, "data", 5, 10_000, False, False, None, None, None, (True, True, False)),
+    "classes": (3, "data", 2, 10, False, False, None, None, None, (True, True, True)),
+    "noise": (0.2, "data", 0.0, 1.0, False, False, None, None, None, (True, True, False)),
+    "seed": (0, "data", 0, 2**31 - 1, False, False, None, None, None, (True, True, True)),
+    "test_share": (0.0, "data", 0.0, 0.5, False, False, None, None, None, (True, True, True)),
+    "model": ("linear", "model", None, None, False, False, None, ("linear", "two-layer"), None, (True, True, True)),
+    "loss": ("softmax", "model", None, None, False, False, None, ("softmax", "svm"), None, (True, True, True)),
+    "hidden": (100, "model", 1, 200, False, False, None, None, None, (False, True, False)),
+    "features": ("", "model", None, None, False, False, None, None, ("x1sq", "x2sq", "x1x2", "sinx1", "sinx2"),
+                 (True, True, True)),
+    "init": ("notes", "model", None, None, False, False, None, ("notes", "plain"), None, (True, True, True)),
+    "optimizer": ("sgd", "training", None, None, False, False, None, ("sgd", "momentum", "adam"), None,
+                  (True, True, True)),
+    "step_size": (1.0, "training", 1e-4, 1e6, True, False, None, None, None, (True, True, True)),
+    "reg": (1e-3, "training", 1e-5, 10.0, True, True, "off", None, None, (True, True, True)),
+    "batch_size": (0, "training", 1, 10_000, False, True, "all points", None, None, (True, True, True)),
+    "iterations": (200, "run", 1, 100_000, False, False, None, None, None, (True, True, True)),
+    "speed": (50.0, "run", 1.0, 1e4, True, False, None, None, None, (True, True, True)),
+    "refresh": (5, "run", 1, 10, False, False, None, None, None, (True, True, True)),
+}
+
+
+def test_the_settings_table_built_afresh_has_each_settings_row():
+    """What ``_setting`` puts in each field, checked on a fresh import: the default, the group, the range, the
+    scale, 0's meaning, the allowed values with a title each, a label and a help text, and where it applies."""
+    module = fresh_config_module()
+    linear, net, own = module.Config(), module.Config(model="two-layer"), module.Config(dataset="own")
+    assert module.SETTINGS == tuple(SETTING_ROWS)
+    for name, row in SETTING_ROWS.items():
+        default, group, lo, hi, log, zero_ok, zero_means, choices, options, applies = row
+        info = module.setting_info(name)
+        got = (info["default"], info["group"], info["lo"], info["hi"], info["log"], info["zero_ok"],
+               info["zero_means"], tuple(info["choices"]) if info["choices"] is not None else None,
+               tuple(info["options"]) if info["options"] is not None else None,
+               tuple(info["applies"](c) for c in (linear, net, own)))
+        assert got == row, name
+        assert type(info["default"]) is type(default) and getattr(linear, name) == default, name
+        assert info["type"] == type(default).__name__, name  # the annotation: what the controls parse
+        assert isinstance(info["label"], str) and len(info["label"]) >= 4, name
+        assert isinstance(info["help"], str) and len(info["help"]) >= 20 and info["help"] != info["label"], name
+        for titles in (info["choices"], info["options"]):
+            assert titles is None or all(isinstance(t, str) and t for t in titles.values()), name
+    assert module.setting_info("classes")["label"] == "Classes" and module.setting_info("reg")["label"] == \
+        "Regularization"
+    assert module.setting_info("dataset")["choices"]["own"] == "Your own points"
+    assert module.setting_info("hidden")["help"].startswith("Width H of the net's hidden layer")
+
+
+@pytest.mark.parametrize(("query", "value", "notice"), [
+    ({"classes": 4}, 4, None),  # a number, not text (a preset, the CLI's parsed argument)
+    ({"classes": "abc"}, 3, "Classes: 'abc' is not a number, using 3"),
+    ({"step_size": "nan"}, 1.0, "Step size: 'nan' is not a number, using 1"),
+    ({"loss": "hinge"}, "softmax", "Loss: unknown value 'hinge', using Softmax (cross-entropy)"),
+    ({"features": "x9, x1sq ,nope"}, "x1sq", "Input features: unknown 'x9, nope', left out"),
+])
+def test_each_replaced_value_gets_its_own_notice(query, value, notice):
+    """The notices written out in full: the fallback in the setting's own words (a choice's title, a number as
+    the page writes it), the unknown parts of a list separated by ', '."""
+    from softmax.config import Config
+
+    config, notices = Config.from_query(query)
+    assert getattr(config, next(iter(query))) == value
+    assert notices == ([notice] if notice else [])
+
+
+def test_coerce_says_none_when_nothing_was_replaced_and_names_any_fallback():
+    from softmax.config import coerce
+
+    assert coerce("classes", "4", 3) == (4, None) and coerce("reg", " 0 ", 1e-3) == (0.0, None)
+    assert coerce("loss", "hinge", "svm") == ("svm", "Loss: unknown value 'hinge', using Multiclass SVM (hinge)")
+    # a fallback outside the choices (coerce is public) is named as it is, not as None
+    assert coerce("loss", "hinge", "lsq") == ("lsq", "Loss: unknown value 'hinge', using lsq")
+
+
+@pytest.mark.parametrize(("length", "shown"), [(39, None), (40, None), (41, 40), (500, 40)])
+def test_a_bad_value_is_echoed_whole_up_to_40_characters_then_cut(length, shown):
+    """A message quotes a bad value's repr whole when it has at most 40 characters; a longer one is cut to 39
+    and an ellipsis, so a 100 KB argument is not echoed back."""
+    from softmax.config import Config
+
+    value = "x" * (length - 2)  # its repr has quotes: length characters
+    with pytest.raises(ValueError) as error:
+        Config(dataset=value)
+    quoted = str(error.value).split("got ", 1)[1]
+    if shown is None:
+        assert quoted == repr(value)
+    else:
+        assert len(quoted) == shown and quoted == repr(value)[:39] + "…"
+
+
+def test_a_setting_is_written_exactly_and_read_back_equal():
+    """The query string's text: whole floats without '.0', others as repr (round-trips through float())."""
+    from softmax.config import _format
+
+    for value, text in [(1.0, "1"), (0.5, "0.5"), (-0.0, "-0"), (1e15, "1000000000000000"), (1e16, "1e+16"),
+                        (1e-05, "1e-05"), (0.1 + 0.2, "0.30000000000000004"), (7, "7"), ("sgd", "sgd")]:
+        assert _format(value) == text
+        assert type(value) is not float or float(text) == value
+
+
+# -- softmax/run.py --------------------------------------------------------------------------------------------------
+def straight(config: Config, steps: list[tuple[int, dict]], until: int) -> Run:
+    """The run trained straight to ``until``, with each (iteration, settings) change made on the way."""
+    run = Run(config)
+    for iteration, settings in steps:
+        run.step(iteration - run.iteration)
+        run.change(run.config.with_changes(**settings))
+    run.step(until - run.iteration)
+    return run
+
+
+def test_a_new_reg_changes_the_shown_loss_and_gradient_at_once():
+    """The loss and dW the page shows right after the student moves the reg slider are those of the new reg
+    at the current weights (0.5·reg·ΣW² and reg·W, written out), before any step; the same reg again changes
+    nothing."""
+    run = Run(Config())
+    run.step(10)
+    data_loss, W = run.result.data_loss, run.params["W"].copy()
+    run.change(run.config.with_changes(reg=0.1))
+    snap = run.snapshot()
+    assert snap.iteration == 10 and snap.reg_loss == pytest.approx(0.5 * 0.1 * (W * W).sum(), rel=1e-12)
+    assert snap.loss == pytest.approx(data_loss + 0.5 * 0.1 * (W * W).sum(), rel=1e-12)
+    np.testing.assert_allclose(snap.grads_reg["W"], 0.1 * W, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^these settings need new data or weights: build a new Run$"):
+        run.change(run.config.with_changes(seed=1))
+
+
+def test_the_held_out_points_have_one_workspace_and_view_shows_their_figures():
+    config = Config(test_share=0.2, iterations=500)
+    run = Run(config)
+    run.step(300)
+    run.test_result()
+    ws = run._test_ws
+    run.step(1)
+    snap = run.snapshot()
+    assert run.test_result() == (snap.history.test_loss[-1], snap.test_accuracy)
+    assert run._test_ws is ws  # built once per run, not at every recorded step
+    at = straight(config, [], 123).snapshot()
+    view = run.view(123)
+    assert (view.test_loss, view.test_accuracy) == (at.test_loss, at.test_accuracy)
+    assert view.history.test_loss[-1] == at.test_loss and view.history.test_accuracy[-1] == at.test_accuracy
+    np.testing.assert_array_equal(view.history.iteration, at.history.iteration)
+    np.testing.assert_array_equal(view.history.loss, at.history.loss)
+    run.change(run.config.with_changes(step_size=0.5))
+    assert run.view(200).log == tuple(run.log) == (Change(301, {"step_size": 0.5}),)
+
+
+def test_the_stop_reason_follows_the_iteration_cap_both_ways():
+    run = Run(Config(iterations=10))
+    run.step(50)
+    assert run.iteration == 10 and run.stop_reason == "reached the 10-iteration limit"
+    run.change(run.config.with_changes(iterations=20))
+    assert run.stop_reason is None and not run.finished
+    run.step(50)
+    run.change(run.config.with_changes(step_size=0.5))  # at the cap itself: still stopped there
+    assert run.iteration == 20 and run.stop_reason == "reached the 20-iteration limit" and run.finished
+    run.change(run.config.with_changes(iterations=15))
+    assert run.stop_reason == "reached the 15-iteration limit"
+    blown = Run(Config(step_size=1e6, iterations=1000))
+    blown.step(1000)
+    assert blown.diverged and blown.stop_reason.startswith("diverged")
+    blown.change(blown.config.with_changes(iterations=2000))
+    assert blown.stop_reason.startswith("diverged") and blown.finished
+
+
+def test_a_view_says_whether_the_run_is_running():
+    run = Run(Config(iterations=100))
+    run.step(20)
+    for iteration in (5, 20):
+        assert run.view(iteration, running=True).running is True
+        assert run.view(iteration).running is False
+
+
+def test_a_view_past_a_lowered_cap_replays_to_where_the_run_had_been():
+    run = Run(Config(iterations=100))
+    run.step(100)
+    run.change(run.config.with_changes(iterations=50))
+    snap = run.view(80)
+    assert snap.iteration == 80
+    np.testing.assert_array_equal(snap.theta, straight(Config(iterations=100), [], 80).theta)
+
+
+def test_a_view_applies_a_change_made_at_the_checkpoint_it_starts_from():
+    """Checkpoints are taken before the changes of their iteration; a view that starts from one must make them."""
+    config = Config(iterations=100_000)
+    run = straight(config, [(2000, {"step_size": 0.25})], 4000)
+    assert run._spacing > 1 and any(c.iteration == 2000 for c in run.checkpoints)
+    snap = run.view(2003)
+    assert snap.config.step_size == 0.25
+    np.testing.assert_array_equal(snap.theta, straight(config, [(2000, {"step_size": 0.25})], 2003).theta)
+
+
+def test_rewinding_to_a_changes_iteration_keeps_the_change_once():
+    config = Config(iterations=1000)
+    run = straight(config, [(10, {"step_size": 0.5})], 40)
+    run.rewind(10)
+    assert run.iteration == 10 and run.config.step_size == 0.5
+    assert run.log == [Change(10, {"step_size": 0.5})]
+    run.step(5)
+    np.testing.assert_array_equal(run.theta, straight(config, [(10, {"step_size": 0.5})], 15).theta)
+
+
+def test_rewinding_to_zero_starts_over_and_the_start_can_still_be_viewed():
+    run = Run(Config(iterations=1000))
+    start = run.theta.copy()
+    run.step(30)
+    run.rewind(0)
+    assert run.iteration == 0 and run.log == []
+    np.testing.assert_array_equal(run.theta, start)
+    run.step(7)
+    np.testing.assert_array_equal(run.view(0).theta, start)
+    np.testing.assert_array_equal(run.view(3).theta, straight(Config(iterations=1000), [], 3).theta)
+
+
+def test_an_edit_and_a_change_at_one_iteration_are_one_logged_change_and_a_rewind_keeps_it_once():
+    from softmax.points import add
+
+    config = Config(iterations=1000)
+    run = Run(config)
+    run.step(10)
+    run.edit(add(0.9, -0.9, 2))
+    run.change(run.config.with_changes(step_size=0.5))
+    assert run.log == [Change(10, {"step_size": 0.5}, (add(0.9, -0.9, 2),))]
+    run.step(20)
+    after = run.theta.copy()
+    assert run.view(5).N == 300 and run.view(15).N == 301  # a view re-selects the points of its iteration
+    run.rewind(10)
+    assert run.log == [Change(10, {"step_size": 0.5}, (add(0.9, -0.9, 2),))] and len(run.y) == 301
+    run.step(20)
+    np.testing.assert_array_equal(run.theta, after)
+    again = replay(config, run.log, 30)
+    assert len(again.y) == 301
+    np.testing.assert_array_equal(again.theta, after)
+
+
+def test_views_after_two_rewinds_never_use_states_of_an_abandoned_timeline():
+    """A view keeps states its replays passed; each rewind starts a new timeline whose states differ."""
+    config = Config(iterations=100_000)
+    run = straight(config, [], 3000)
+    for k, step in enumerate((0.5, 0.25, 0.125)):
+        run.rewind(2000 - 100 * k)
+        run.change(run.config.with_changes(step_size=step))
+        run.step(3000 - run.iteration)
+        for target in (2500, 2501, 2999):
+            expected = replay(config, run.log, target)
+            np.testing.assert_array_equal(run.view(target).theta, expected.theta)
+
+
+def test_a_slider_dragged_one_iteration_at_a_time_replays_one_step_each():
+    """The states a view's replay passed are kept at every iteration when the checkpoints are 8 apart or
+    closer, so each move of one iteration replays one step, and going back to a kept state replays none."""
+    run = straight(Config(iterations=100_000), [], 3000)
+    assert 1 < run._spacing <= 8
+    run.view(2001)
+    s = run._scratch
+    steps = []
+    s._step = lambda real=s._step: (steps.append(1), real())[1]
+    for target, most in ((2002, 1), (2003, 1), (2001, 0), (2002, 0)):
+        steps.clear()
+        np.testing.assert_array_equal(run.view(target).theta, replay(run.config, [], target).theta)
+        assert len(steps) == most, target
+    run.rewind(2500)  # a new timeline: its states are dropped once, then kept again
+    run.step(500)
+    for target, most in ((2001, 1), (2002, 1), (2001, 0)):
+        steps.clear()
+        np.testing.assert_array_equal(run.view(target).theta, replay(run.config, [], target).theta)
+        assert len(steps) == most, target
+
+
+def test_a_runs_clone_has_weights_of_its_own():
+    """``view`` replays on a clone: its params view its own theta, so the replay never moves the run's."""
+    run = Run(Config(iterations=100))
+    run.step(10)
+    before = run.theta.copy()
+    clone = run._clone()
+    clone.step(5)
+    np.testing.assert_array_equal(run.theta, before)
+    assert np.shares_memory(clone.params["W"], clone.theta) and not np.shares_memory(clone.params["W"], run.theta)
+    np.testing.assert_array_equal(clone.params["b"].ravel(), clone.theta[-3:])
