@@ -1030,3 +1030,48 @@ def test_a_runs_clone_has_weights_of_its_own():
     np.testing.assert_array_equal(run.theta, before)
     assert np.shares_memory(clone.params["W"], clone.theta) and not np.shares_memory(clone.params["W"], run.theta)
     np.testing.assert_array_equal(clone.params["b"].ravel(), clone.theta[-3:])
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_one_examples_path_is_the_notes_formulas_at_each_kept_iteration(loss):
+    """The "follow one point" chart: at every checkpoint where the point was the same, and now, its loss
+    (-log p_y, or the hinge sum), its row of dscores (divided by the whole set's N) and p_y, from the weights
+    of a run trained straight there. A moved or added point's path starts at the first iteration after the edit."""
+    from softmax.points import add, move
+
+    config = Config(loss=loss, iterations=1000)
+    run = Run(config)
+    run.step(12)
+    run.edit(move(17, 0.3, -0.2))
+    run.edit(add(0.5, 0.5, 1))
+    run.step(3)
+    weights, twin = {}, Run(config)
+    for t in range(16):
+        if t == 12:
+            twin.edit(move(17, 0.3, -0.2))
+            twin.edit(add(0.5, 0.5, 1))
+        weights[t] = (twin.params["W"].copy(), twin.params["b"].copy())
+        twin.step()
+    N = 301
+    for index in (5, 17, 300):
+        path = run.trajectory(index)
+        # the checkpoint of iteration 12 was taken before the edits: a moved or added point starts at 13
+        iterations = list(range(16)) if index == 5 else [13, 14, 15]
+        assert path["iteration"].tolist() == iterations, index
+        x, label = run.X[index], run.y[index]
+        for row, t in enumerate(iterations):
+            W, b = weights[t]
+            scores = x @ W + b.ravel()
+            if loss == "softmax":
+                p = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+                expected_loss, dscores = -np.log(p[label]), p - np.eye(3)[label]
+                assert path["p_y"][row] == pytest.approx(p[label], rel=1e-12)
+            else:
+                margins = np.maximum(0, scores - scores[label] + 1)
+                margins[label] = 0
+                expected_loss = margins.sum()
+                dscores = (margins > 0).astype(float)
+                dscores[label] = -dscores.sum()
+            assert path["loss"][row] == pytest.approx(expected_loss, rel=1e-12, abs=1e-15), (index, t)
+            np.testing.assert_allclose(path["dscores"][row], dscores / N, rtol=1e-11, atol=1e-17)
+        assert ("p_y" in path) == (loss == "softmax")
