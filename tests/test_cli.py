@@ -74,6 +74,7 @@ def test_bad_arguments_one_line_exit_2(args):
     assert len(r.stderr) < 400  # a long argument is not echoed back whole
 
 
+@pytest.mark.slow  # 23 s of timing loops; it checks the printout, so mutation testing leaves it out
 def test_bench_prints_speedup_last():
     r = run("bench", "--repeats", "1")
     assert r.returncode == 0, r.stderr

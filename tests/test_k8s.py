@@ -28,6 +28,7 @@ import yaml
 
 from deploy.sizing import PLACEMENTS, PodFigures, busiest_pod, plan, prob_busiest_at_most, simulate_busiest_pod
 from testing.support import ROOT
+from ui.stream import PATH as STREAM  # the live stream's websocket route
 
 K8S = ROOT / "deploy" / "k8s"
 # The oldest minor version still in common support, and the newest the validator knows.
@@ -378,6 +379,8 @@ def test_ingress_nginx_routes_sticky_websockets_over_tls_and_refuses_metrics() -
                 assert backend["port"].get("name") == port["name"] or backend["port"].get("number") == port["port"]
     assert values_at(main, "spec.rules.*.http.paths.*.path") == ["/"]
     assert values_at(denied, "spec.rules.*.http.paths.*.path") == [METRICS]
+    # the live stream's websocket goes where the page goes: "/" is the longest prefix that matches it
+    assert STREAM.startswith("/") and not STREAM.startswith(METRICS)
     assert values_at(denied, "spec.rules.*.host") == values_at(main, "spec.rules.*.host")
 
     prefix = "nginx.ingress.kubernetes.io/"
@@ -407,6 +410,7 @@ def test_the_gateway_routes_sticky_sessions_over_tls_and_refuses_metrics() -> No
     assert route["spec"]["parentRefs"] == [{"name": gateway["metadata"]["name"], "sectionName": "https"}]
     rules = {rule["matches"][0]["path"]["value"]: rule for rule in route["spec"]["rules"]}
     assert set(rules) == {"/", METRICS}
+    assert max((p for p in rules if STREAM.startswith(p)), key=len) == "/", "the live stream goes with the page"
     assert rules[METRICS]["matches"][0]["path"]["type"] == "PathPrefix"
     assert "backendRefs" not in rules[METRICS] and "filters" not in rules[METRICS], "the metrics rule forwards"
     page = rules["/"]
