@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -164,5 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not 1 <= args.repeats <= MAX_REPEATS:
             p_bench.error(f"--repeats must be between 1 and {MAX_REPEATS}")
+        if "OPENBLAS_NUM_THREADS" not in os.environ:
+            # BLAS reads its thread count once, as numpy loads: start again with one thread, as the image
+            # runs (on a loaded 2-core machine a K=10 net step took 5-13 ms with a thread per core, 0.65 with one)
+            os.environ["OPENBLAS_NUM_THREADS"] = "1"
+            os.execv(sys.executable, [sys.executable, "-m", "softmax", *(sys.argv[1:] if argv is None else argv)])
+        print(f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
         return run(repeats=args.repeats)
     return 2

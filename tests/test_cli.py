@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -81,6 +82,25 @@ def test_bench_prints_speedup_last():
     figures = dict(line.split("=") for line in r.stdout.splitlines() if "=" in line and " " not in line)
     assert float(figures["speedup_vs_seed"]) > 0 and float(figures["net_speedup_vs_notes"]) > 0
     assert "N=100000 K=10" in r.stdout
+    assert figures["OPENBLAS_NUM_THREADS"] == "1"  # set for the timing loops when the caller did not
+
+
+def test_bench_asks_for_one_blas_thread_and_keeps_a_callers_choice(monkeypatch, capsys):
+    """Without OPENBLAS_NUM_THREADS the command starts itself again with it at 1 (BLAS reads it only as numpy
+    loads), with the same arguments; a caller's own value is kept and printed."""
+    from softmax import benchmark, cli
+
+    calls = []
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setattr(cli.os, "execv", lambda path, args: calls.append((path, args, os.environ.get(
+        "OPENBLAS_NUM_THREADS"))) or (_ for _ in ()).throw(SystemExit(0)))
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--repeats", "2"])
+    assert calls == [(sys.executable, [sys.executable, "-m", "softmax", "bench", "--repeats", "2"], "1")]
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setattr(benchmark, "run", lambda repeats: repeats)
+    assert cli.main(["bench", "--repeats", "3"]) == 3
+    assert capsys.readouterr().out == "OPENBLAS_NUM_THREADS=2\n"
 
 
 def test_an_undone_update_prints_its_iteration_once(monkeypatch, capsys):
