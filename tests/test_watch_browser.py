@@ -28,6 +28,7 @@ CASES = {  # name: (query, iterations to run before pausing)
     "ten-classes": ("?preset=ten-classes&speed=100", 20),
     "two-layer": ("?preset=two-layer", 150),
     "svm": ("?preset=svm-vs-softmax&speed=100", 20),
+    "diverged": ("?preset=step-too-large", 1),  # it stops itself within a few iterations, saying why
 }
 SIZES = [(1280, 720), (1600, 1000)]
 THEMES = {"light": LIGHT, "dark": DARK}
@@ -129,7 +130,8 @@ def test_watch_tab_reads_on_a_projector(server, case, width, height, scheme):
         load(page, server, query, outside, scripts, errors)
         held = run_and_pause(page, steps)
         keys = page.evaluate(KEYS)
-        expected = {"default": 6, "ten-classes": 6, "two-layer": 8, "svm": 7}[case]  # the confusion matrix last
+        # the confusion matrix last
+        expected = {"default": 6, "ten-classes": 6, "two-layer": 8, "svm": 7, "diverged": 6}[case]
         assert len(keys) == expected, keys
 
         # every chart drawn for the page's theme (the board asked Python for it), and showing the

@@ -325,12 +325,14 @@ def status(snap: Snapshot) -> None:
     )
     cap = snap.config.iterations
     # why it stopped goes on the progress bar's line, not in a box of its own: at 1280x720 a box here
-    # pushed the first row of charts off the screen
-    stopped = f" · stopped: {snap.stop_reason}" if snap.stop_reason and not snap.running and not snap.diverged else ""
-    st.progress(min(snap.iteration / cap, 1.0), text=f"{snap.iteration} of {cap} iterations{stopped}")
+    # pushed the first row of charts off the screen (the loss chart's title says "Loss blew up" too)
+    stopped = ""
     if snap.diverged:
-        st.error(f"Training diverged ({snap.stop_reason.removeprefix('diverged: ')}): the step size "
-                 f"{format_value(snap.step_size)} is too large. Press Reset and try a step size 10 times smaller.")
+        stopped = (f" · :red[**{snap.stop_reason}**. Step size {format_value(snap.step_size)} is too large: "
+                   "Reset, try 10 times smaller.]")
+    elif snap.stop_reason and not snap.running:
+        stopped = f" · stopped: {snap.stop_reason}"
+    st.progress(min(snap.iteration / cap, 1.0), text=f"{snap.iteration} of {cap} iterations{stopped}")
 
 
 def main() -> None:
