@@ -11,7 +11,8 @@ page stops its timer) and records every frame; on ``{"type": "stopped"}`` it sen
     await tab.click("Start")
     await tab.follow_stream()        # returns once the stream is open
     ...
-    tab.frames                       # [(monotonic time, iteration, bytes), ...]
+    tab.frames                       # [(monotonic time, iteration, bytes), ...]: full frames and deltas
+    tab.applied = Board()            # (before following) keep the board's figures: tab.applied.figures()
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from testing.frames import Board
 from testing.hostile import Tab
 from testing.wsclient import ProtocolError
 
@@ -59,12 +61,13 @@ class StreamTab(Tab):
         super().__init__(*args, **kwargs)
         self.board: dict | None = None  # the board's latest data (without its figures)
         self.board_id: str | None = None
-        self.frames: list[tuple[float, int, int]] = []  # (time, iteration, bytes) of every frame
+        self.frames: list[tuple[float, int, int]] = []  # (time, iteration, bytes) of every frame (full or delta)
         self.stopped = False
         self.stream_ws: ClientConnection | None = None
         self._streamer: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()  # reruns the board asked for (they wait for the page)
         self.base = args[0] if args else kwargs["base_url"]
+        self.applied: Board | None = None  # set to a Board() to keep the figures as the board would
 
     def _delta(self, msg: ForwardMsg) -> None:
         super()._delta(msg)
@@ -120,7 +123,9 @@ class StreamTab(Tab):
             async for raw in ws:
                 frame = json.loads(raw)
                 self.stats.bytes_received += len(raw)
-                if frame.get("type") == "frame":
+                if frame.get("type") in ("frame", "delta"):  # a full frame, or what changed since the last
+                    if self.applied is not None:
+                        self.applied.take(frame)
                     self.iteration = frame["status"]["iteration"]
                     self.frames.append((time.monotonic(), self.iteration, len(raw)))
                     if not first.done():

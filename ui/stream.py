@@ -146,19 +146,71 @@ def client_address(ws: WebSocket) -> str:
 
 
 def build_frame(seat: sessions.Seat, ticket: Ticket, seq: int) -> tuple[str, int, bool] | None:
-    """(the frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
-    run is set aside. Runs in the pool."""
-    from ui.charts import panels
-    from ui.plotly_live import charts_message
+    """(a full frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
+    run is set aside."""
+    return Frames().build(seat, ticket, seq)
 
-    trainer = seat.trainer
-    if trainer is None:
-        return None
-    running = trainer.running  # read first: if False, the snapshot below is the last one
-    snap = trainer.snapshot
-    meta = {"type": "frame", "seq": seq, "status": status_fields(snap)}
-    return (charts_message(meta, panels(snap, ticket.picked, ticket.theme, saved=ticket.saved)), snap.iteration,
-            running)
+
+class Frames:
+    """One stream's frames: a full frame first, then deltas against the figures the board holds
+    (docs/stream.md). A full frame again when what the board shows changes (its example, its theme, the
+    saved runs) or its charts do (another set, another size); a reconnect is a new stream, so a full frame.
+    Built in the pool, one at a time per stream."""
+
+    def __init__(self, incremental: bool = True) -> None:
+        self.incremental = incremental
+        self.view: tuple | None = None  # (picked, theme, saved runs) of the frames sent
+        self.metas: list[dict] = []  # each chart's place on the board, in order
+        self.figures: dict[str, dict] = {}  # each chart's figure as the board holds it now
+        self.pending: tuple | None = None  # (view, metas, figures) of the frame built, until it is sent
+
+    def build(self, seat: sessions.Seat, ticket: Ticket, seq: int) -> tuple[str, int, bool] | None:
+        """(the frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
+        run is set aside. Runs in the pool."""
+        from ui.charts import panels
+        from ui.plotly_live import figure_spec
+
+        trainer = seat.trainer
+        if trainer is None:
+            return None
+        running = trainer.running  # read first: if False, the snapshot below is the last one
+        snap = trainer.snapshot
+        view = (ticket.picked, ticket.theme, ticket.saved)
+        charts = panels(snap, *view[:2], saved=view[2])
+        metas = [p.meta() for p in charts]
+        figures = {p.key: figure_spec(p.figure) for p in charts}
+        status = status_fields(snap)
+        if self.incremental and view == self.view and metas == self.metas:
+            frame = self.delta(seq, status, figures)
+        else:
+            frame = self.full(seq, status, metas, figures)
+        self.pending = (view, metas, figures)
+        return frame, snap.iteration, running
+
+    def sent(self) -> None:
+        """The frame last built has been handed to the socket: the board holds its figures now (a frame
+        built and not sent, the same iteration again, changes nothing)."""
+        if self.pending is not None:
+            self.view, self.metas, self.figures = self.pending
+            self.pending = None
+
+    @staticmethod
+    def full(seq: int, status: dict, metas: list[dict], figures: dict[str, dict]) -> str:
+        from ui.plotly_live import to_json
+
+        charts = [{**meta, "figure": figures[meta["key"]]} for meta in metas]
+        return to_json({"type": "frame", "seq": seq, "status": status, "charts": charts})
+
+    def delta(self, seq: int, status: dict, figures: dict[str, dict]) -> str:
+        from ui.delta import diff
+        from ui.plotly_live import to_json
+
+        charts = []
+        for key, fig in figures.items():
+            ops = diff(self.figures[key], fig)
+            if ops:
+                charts.append({"key": key, "ops": ops})
+        return to_json({"type": "delta", "seq": seq, "status": status, "charts": charts})
 
 
 async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits) -> None:
@@ -167,6 +219,7 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
     registry = sessions.registry(limits)
     sent: tuple | None = None  # (iteration, picked, theme, saved runs) of the last frame sent
     seq, rate, rate_at = 0, 1.0, 0.0
+    frames = Frames(limits.stream_deltas)
     while True:
         tick = time.monotonic()
         ticket = HUB.ticket(token)
@@ -178,12 +231,13 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
             break
         if tick - rate_at >= 1.0:  # the class grows and shrinks: follow this page's fair share
             rate, rate_at = registry.refresh_rate(seat, seat.trainer.config.refresh), tick
-        built = await loop.run_in_executor(_pool, build_frame, seat, ticket, seq)
+        built = await loop.run_in_executor(_pool, frames.build, seat, ticket, seq)
         if built is None:
             break
         frame, iteration, running = built
         if (iteration, ticket.picked, ticket.theme, ticket.saved) != sent:
             await asyncio.wait_for(ws.send_text(frame), SEND_TIMEOUT)  # waits while the socket is full
+            frames.sent()
             seq += 1
             sent = (iteration, ticket.picked, ticket.theme, ticket.saved)
         if not running:
