@@ -43,22 +43,23 @@ def diff(old: Any, new: Any, path: list | None = None, ops: list | None = None) 
     """The ops that turn ``old`` into ``new`` (both JSON-ready trees)."""
     path = [] if path is None else path
     ops = [] if ops is None else ops
-    if old is new:
+    if old is new or (type(old) is type(new) and _same(old, new)):  # (most of a figure: compared in C)
         return ops
     if isinstance(old, dict) and isinstance(new, dict):
         for key, value in new.items():
             if key not in old:
                 ops.append([[*path, key], value])
             else:
-                diff(old[key], value, [*path, key], ops)
+                was = old[key]
+                if was is not value and not (type(was) is type(value) and _same(was, value)):
+                    diff(was, value, [*path, key], ops)
         ops.extend([[*path, key]] for key in old if key not in new)
         return ops
-    if (isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and new
+    if (isinstance(old, list) and isinstance(new, list) and len(old) == len(new)
             and all(isinstance(v, dict) for v in new) and all(isinstance(v, dict) for v in old)):
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            diff(a, b, [*path, i], ops)
-        return ops
-    if type(old) is type(new) and _same(old, new):
+            if a is not b and not _same(a, b):
+                diff(a, b, [*path, i], ops)
         return ops
     if isinstance(old, str) and isinstance(new, str) and len(new) >= SPLICE_MIN:
         keep = common_prefix(old, new)
