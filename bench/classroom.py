@@ -162,7 +162,7 @@ async def start(session: Session, delay: float) -> bool:
 
 
 async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: str,
-                    warmup: float, window: float, ramp: float) -> Result:
+                    warmup: float, window: float, ramp: float, visible: str | None = None) -> Result:
     # One tab loads the page first, so the imports it triggers are not counted per session.
     prime = Session(base, query)
     await prime.open(timeout=120)
@@ -170,8 +170,8 @@ async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: st
     await asyncio.sleep(2)
     rss_before = rss_mb(pid)
 
-    kind = StreamTab if page.startswith("stream") else Session
-    sessions = [kind(base, query, pace=pace) for _ in range(n)]
+    kind, extra = (StreamTab, {"visible": visible}) if page.startswith("stream") else (Session, {})
+    sessions = [kind(base, query, pace=pace, **extra) for _ in range(n)]
     for i in range(0, n, 10):  # students open the link, ten at a time
         await asyncio.gather(*(s.open(timeout=120) for s in sessions[i : i + 10]))
     started = await asyncio.gather(*(start(s, ramp * i / n) for i, s in enumerate(sessions)))
@@ -204,7 +204,8 @@ def run(page: str, n: int, args: argparse.Namespace, window: float) -> Result:
     app = args.real_app if page in ("real", "stream", "stream-whole") else PAGES[page]
     with streamlit_server(app=app, env=env) as (base, proc):
         result = asyncio.run(asyncio.wait_for(
-            classroom(base, proc.pid, page, n, args.query, args.pace, args.warmup, window, args.ramp), budget))
+            classroom(base, proc.pid, page, n, args.query, args.pace, args.warmup, window, args.ramp,
+                      args.visible), budget))
         if proc.poll() is not None:
             raise RuntimeError(f"the {page} server died")
     print(HEADER + "\n" + row(result), flush=True)
@@ -246,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=float, default=60.0, help="measuring window, seconds (default 60)")
     p.add_argument("--sweep-window", type=float, default=30.0, help="measuring window of the sweep runs")
     p.add_argument("--ramp", type=float, default=5.0, help="seconds over which the students press Start")
+    p.add_argument("--visible", default=None,
+                   help="stream pages: the charts each board says it has on screen, e.g. loss,decision (the first "
+                        "row, what a 1280x720 screen shows); default: none said (every chart built every frame)")
     p.add_argument("--real-app", default=PAGES["real"], help="script served as the real page (for experiments)")
     args = p.parse_args(argv)
 

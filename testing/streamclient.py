@@ -57,11 +57,14 @@ async def open_stream(base: str, stream: dict, *, token: str | None = None, orig
 class StreamTab(Tab):
     """A tab whose board follows the live stream."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, visible: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.visible = visible  # the charts the board says it has on screen (keys, comma-separated), if it says
         self.board: dict | None = None  # the board's latest data (without its figures)
+        self.charts: list[dict] | None = None  # ... and its charts, as the page drew them last
         self.board_id: str | None = None
         self.frames: list[tuple[float, int, int]] = []  # (time, iteration, bytes) of every frame (full or delta)
+        self.kinds: list[str] = []  # "frame" (full) or "delta", of each
         self.stopped = False
         self.stream_ws: ClientConnection | None = None
         self._streamer: asyncio.Task | None = None
@@ -76,7 +79,7 @@ class StreamTab(Tab):
         element = msg.delta.new_element
         if element.WhichOneof("type") == "bidi_component" and element.bidi_component.id.endswith(f"-{BOARD}"):
             data = json.loads(element.bidi_component.bytes)
-            data.pop("charts", None)
+            self.charts = data.pop("charts", None)
             self.board, self.board_id = data, element.bidi_component.id
 
     @property
@@ -127,10 +130,12 @@ class StreamTab(Tab):
                     if self.applied is not None:
                         self.applied.take(frame)
                     self.iteration = frame["status"]["iteration"]
+                    self.kinds.append(frame["type"])
                     self.frames.append((time.monotonic(), self.iteration, len(raw)))
                     if not first.done():
                         first.set_result(None)
-                        self._spawn(self.report({"stream": token}))
+                        said = {} if self.visible is None else {"visible": self.visible}
+                        self._spawn(self.report({"stream": token, **said}))
                 elif frame.get("type") == "stopped":
                     self.stopped = True
                     self._spawn(self.trigger_stopped(frame.get("seq", 0)))

@@ -131,3 +131,25 @@ def test_frames_whole_when_deltas_are_off():
         kinds.append(json.loads(frames.build(seat, ticket, i)[0])["type"])
         frames.sent()
     assert kinds == ["frame"] * 3
+
+
+def test_charts_off_screen_are_built_once_a_second_and_the_board_keeps_their_last_figure():
+    trainer = Trainer(Config(classes=3, iterations=100_000))
+    seat, ticket = FakeSeat(), Ticket(None, "here", picked=1, visible=frozenset({"loss", "decision"}))
+    frames, board = Frames(), Board()
+    changed, latest = [], {}
+    for i, now in enumerate([0.0, 0.3, 0.6, 0.9, 1.05, 1.3]):
+        seat.trainer.snapshot = trainer.step(20)
+        frame = json.loads(frames.build(seat, ticket, i, now=now)[0])
+        frames.sent()
+        board.take(frame)
+        full, _, _ = Frames(incremental=False).build(seat, ticket, i)
+        want = {c["key"]: c["figure"] for c in json.loads(full)["charts"]}
+        changed.append(frame["type"] if frame["type"] == "frame" else {c["key"] for c in frame["charts"]})
+        if i in (0, 4):  # (every chart built: the first frame, and when the others are due again)
+            latest = want
+        for key, fig in board.figures().items():  # on screen: this snapshot's; off screen: the last built
+            assert fig == (want[key] if key in ticket.visible else latest[key]), (i, key)
+    assert changed[0] == "frame"
+    assert all(c <= {"loss", "decision"} for c in changed[1:4] + changed[5:]), changed
+    assert changed[4] >= {"dscores", "gradient_table"}, changed

@@ -149,7 +149,11 @@ function drawNext(board) {
   }
   if (next) {
     s.queue.delete(next.chart.key);
-    draw(board, next).finally(() => s.queue.size && schedule(board));
+    s.drawing = next.chart.key;  // (until its Plotly.react is done: tests read it)
+    draw(board, next).finally(() => {
+      s.drawing = null;
+      if (s.queue.size) schedule(board);
+    });
   } else if (s.queue.size && !s.wake) {  // only hidden charts wait: look again when one is due
     s.wake = setTimeout(() => { s.wake = 0; schedule(board); }, HIDDEN_MS);
   }
@@ -239,6 +243,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     board._live.seen = new IntersectionObserver((entries) => {
       for (const e of entries) e.target._plotlyLiveVisible = e.isIntersecting;
       schedule(board);
+      reportVisible(board);
     });
   }
   const s = board._live;
@@ -281,6 +286,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     window.removeEventListener("resize", s.onResize);
     cancelAnimationFrame(s.frame);
     clearTimeout(s.stopTimer);
+    clearTimeout(s.visibleTimer);
     closeStream(board);
     board._status?.remove();
   }, 0);
@@ -343,6 +349,21 @@ function report(board, key, value) {
   s.setState(key, value);
 }
 
+// While it follows a stream, the board tells Python which charts it has on screen (their keys,
+// comma-separated: its `visible` state): the server then builds the others only as often as the board
+// draws a chart off screen. After a scroll settles, once per change (each is a fragment run).
+const VISIBLE_REPORT_MS = 500;
+function reportVisible(board) {
+  const s = board._live;
+  if (!s.ws) return;
+  clearTimeout(s.visibleTimer);
+  s.visibleTimer = setTimeout(() => {
+    if (!board.isConnected || !s.ws) return;
+    const keys = [...board.children].filter((d) => d._plotlyLiveVisible).map((d) => d.dataset.key);
+    report(board, "visible", keys.join(","));
+  }, VISIBLE_REPORT_MS);
+}
+
 // The page's rerun (Pause) usually arrives before this; if not, the board asks for it.
 const STOP_GRACE_MS = 250;
 
@@ -386,7 +407,10 @@ function openStream(board, stream) {
       s.streamCharts = new Map(f.charts.map((c) => [c.key, c]));  // what the deltas after it change
       if (f.status && s.statusShown) showStatus(board, f.status);
       place(board, s.msg, f.charts);
-      if (frames++ === 0) report(board, "stream", stream.token);
+      if (frames++ === 0) {
+        report(board, "stream", stream.token);
+        reportVisible(board);
+      }
     } else if (f.type === "delta" && Array.isArray(f.charts) && s.streamCharts) {
       board._streamSeq = f.seq;
       if (f.status && s.statusShown) showStatus(board, f.status);

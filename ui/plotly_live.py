@@ -224,7 +224,7 @@ def plotly_board(
     # One JSON object sent as bytes: the figures' JSON is spliced in, not re-encoded.
     payload = charts_message(meta, panels, keep_template=theme is None)
     result = _component(key=key, data=payload.encode(), on_click_change=_ignore, on_theme_change=_ignore,
-                        on_stream_change=_ignore, on_stopped_change=_ignore)
+                        on_stream_change=_ignore, on_stopped_change=_ignore, on_visible_change=_ignore)
     return result.get("click")
 
 

@@ -7,6 +7,7 @@ ringed in every chart that shows points.
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -78,12 +79,17 @@ def snap_bounds(snap: Snapshot) -> tuple[float, float, float, float]:
     return bounds
 
 
+@functools.lru_cache(maxsize=64)
 def plane_grid(bounds: tuple[float, float, float, float], n: int = GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The grid's x (n,) and y (n,) coordinates over ``bounds`` and its points (n*n, 2), row by row (y major)."""
+    """The grid's x (n,) and y (n,) coordinates over ``bounds`` and its points (n*n, 2), row by row (y major).
+    Read-only, and kept for the next frame of the same plane (a run's points stay put: every frame asks)."""
     x0, x1, y0, y1 = bounds
     gx, gy = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     xx, yy = np.meshgrid(gx, gy)
-    return gx, gy, np.c_[xx.ravel(), yy.ravel()]
+    out = gx, gy, np.c_[xx.ravel(), yy.ravel()]
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def shown_points(snap: Snapshot, most: int = MAX_POINTS, picked: int | None = None) -> np.ndarray:
