@@ -65,6 +65,7 @@ class StreamTab(Tab):
         self.board_id: str | None = None
         self.frames: list[tuple[float, int, int]] = []  # (time, iteration, bytes) of every frame (full or delta)
         self.kinds: list[str] = []  # "frame" (full) or "delta", of each
+        self.keys: list[set[str]] = []  # the charts each one carries
         self.stopped = False
         self.stream_ws: ClientConnection | None = None
         self._streamer: asyncio.Task | None = None
@@ -131,6 +132,7 @@ class StreamTab(Tab):
                         self.applied.take(frame)
                     self.iteration = frame["status"]["iteration"]
                     self.kinds.append(frame["type"])
+                    self.keys.append({c["key"] for c in frame.get("charts", [])})
                     self.frames.append((time.monotonic(), self.iteration, len(raw)))
                     if not first.done():
                         first.set_result(None)

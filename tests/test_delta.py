@@ -153,3 +153,17 @@ def test_charts_off_screen_are_built_once_a_second_and_the_board_keeps_their_las
     assert changed[0] == "frame"
     assert all(c <= {"loss", "decision"} for c in changed[1:4] + changed[5:]), changed
     assert changed[4] >= {"dscores", "gradient_table"}, changed
+
+
+def test_the_boards_word_on_what_it_shows_is_checked(monkeypatch):
+    from types import SimpleNamespace
+
+    from ui import charts
+
+    snap = Trainer(Config(classes=3, iterations=100_000)).step(3)
+    for said, want in [(None, None), (5, None), ("x" * 2000, None), ("loss,decision", {"loss", "decision"}),
+                       ("loss,nothing", {"loss"}), ("nothing", None), ("", set())]:
+        state = {charts.BOARD: {} if said is None else {"visible": said}}
+        monkeypatch.setattr(charts, "st", SimpleNamespace(session_state=state))
+        got = charts.visible_charts(snap)
+        assert (got if got is None else set(got)) == want, said

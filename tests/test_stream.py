@@ -113,6 +113,33 @@ def test_the_delta_frames_add_up_to_the_figures_the_page_draws_of_the_same_snaps
     loop.run_until_complete(check())
 
 
+def test_charts_the_board_has_off_screen_come_once_a_second(server, loop):
+    """The board says it shows the loss and the decision regions only (a projector's first screen): the
+    deltas carry the others about once a second, those two every frame."""
+    base, _ = server
+
+    async def check():
+        tab = StreamTab(base, QUERY, visible="loss,decision")
+        await tab.open()
+        await tab.click("Start")
+        await tab.follow_stream()
+        await tab.wait_until(lambda t: t.streaming, 30, "the page to hand the status line to the board")
+        await asyncio.sleep(1.5)  # (the report's rerun has told the hub)
+        start = len(tab.frames)
+        await asyncio.sleep(4)
+        keys, times = tab.keys[start:], [t for t, _, _ in tab.frames[start:]]
+        await tab.click("Pause")
+        await tab.stop_stream()
+        await tab.close()
+        assert len(keys) >= 12, len(keys)
+        assert sum("loss" in k for k in keys) == len(keys)
+        dscores = [t for t, k in zip(times, keys, strict=True) if "dscores" in k]
+        assert 2 <= len(dscores) <= 6, (len(keys), len(dscores))  # about one a second of 4
+        assert min(b - a for a, b in zip(dscores, dscores[1:], strict=False)) > 0.7, dscores
+
+    loop.run_until_complete(check())
+
+
 def test_a_run_that_ends_by_itself_ends_its_stream_and_the_page_redraws(server, loop):
     base, _ = server
 
