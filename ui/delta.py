@@ -26,13 +26,14 @@ SPLICE_MIN = 64  # a string at least this long whose start is unchanged goes as 
 
 
 def common_prefix(a: str, b: str) -> int:
-    """Length of the longest common start of ``a`` and ``b`` (bisection over C-speed slice compares)."""
+    """Length of the longest common start of ``a`` and ``b`` (bisection over C-speed slice compares, each of
+    the part not yet known equal)."""
     lo, hi = 0, min(len(a), len(b))
     if a[:hi] == b[:hi]:
         return hi
     while lo < hi:  # a[:lo] == b[:lo], and no common start is longer than hi
         mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
+        if a[lo:mid] == b[lo:mid]:
             lo = mid
         else:
             hi = mid - 1

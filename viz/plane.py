@@ -8,6 +8,7 @@ ringed in every chart that shows points.
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 
 import numpy as np
@@ -62,20 +63,20 @@ def plane_bounds(X: np.ndarray, pad: float = 0.15, home: bool = False) -> tuple[
     return float(lo[0] - span[0]), float(hi[0] + span[0]), float(lo[1] - span[1]), float(hi[1] + span[1])
 
 
-_last_bounds: tuple = (lambda: None, None)  # (a weak reference to a snapshot, its bounds): a frame asks ~2K times
+_last_bounds = threading.local()  # each thread's last (weak reference to a snapshot, its bounds): a frame asks
+# ~2K times, and the stream's builders take turns between students' snapshots
 
 
 def snap_bounds(snap: Snapshot) -> tuple[float, float, float, float]:
     """The plane a snapshot's charts show: a user's own points with [-1, 1]² in it, unless they are in units
     of their own (standardized for the model: the square means nothing there)."""
-    global _last_bounds
-    ref, bounds = _last_bounds  # (one tuple: read and replaced whole, whichever thread builds a frame)
-    if ref() is snap:
+    ref, bounds = getattr(_last_bounds, "last", (None, None))
+    if ref is not None and ref() is snap:
         return bounds
     t = snap.transform
     bounds = plane_bounds(snap.points, home=snap.config.dataset == OWN and t.center == (0.0, 0.0)
                           and t.scale == (1.0, 1.0))
-    _last_bounds = (weakref.ref(snap), bounds)
+    _last_bounds.last = (weakref.ref(snap), bounds)
     return bounds
 
 
