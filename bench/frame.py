@@ -11,8 +11,10 @@ For the linear model and the 2-layer net (H = 100), K = 3 and K = 10, prints:
   part for it (docs/stream.md);
 - the live stream's frames, whole (SOFTMAX_STREAM_DELTAS=0, the baseline) against incremental: median CPU
   per frame (the figures, the diff, the JSON) and median bytes per frame over a run of STREAM_FRAMES frames
-  SPEED / RATE iterations apart (a run at 200 iterations a second drawn 4 times a second), the two kinds
-  interleaved frame by frame, so that both see the same load.
+  SPEED / RATE iterations apart (a run at 200 iterations a second drawn 4 times a second), from the run's
+  start and from iteration 1000; and incremental frames for a board that says it shows only the first row
+  (the loss and the decision regions: the others built once a second). The kinds interleaved frame by frame,
+  so that all see the same load.
 
 BLAS runs on one thread, as in the server (the Dockerfile pins it): helper threads spinning would count as
 the frame's CPU time.
@@ -37,6 +39,7 @@ from ui.stream import Frames, Ticket
 from viz.figures import all_figures, chart_names, figure
 
 SPEED, RATE = 200, 4  # iterations a second, frames a second
+FIRST_ROW = frozenset({"loss", "decision"})  # what a 1280x720 projector shows of the board
 STREAM_FRAMES = 60
 CASES = (("linear", 3), ("linear", 10), ("two-layer", 3), ("two-layer", 10))
 
@@ -76,25 +79,34 @@ def per_chart(model: str, K: int) -> None:
     print("    per chart: " + "; ".join(rows))
 
 
-def stream(model: str, K: int) -> tuple[float, float, float, float]:
-    """(median ms, median KB) per frame of whole frames and of incremental ones, interleaved."""
+def stream(model: str, K: int, start: int) -> list[tuple[float, float, float]]:
+    """(median ms, median KB, mean KB) per frame of whole frames, of incremental ones, and of incremental ones
+    for a board that shows the first row only (FIRST_ROW: the others built once a second), interleaved, from
+    iteration ``start``."""
     trainer = Trainer(Config(model=model, classes=K, iterations=100_000))
-    trainer.step(1000)
-    seat, ticket = _Seat(), Ticket(None, "bench", picked=trainer.config.points_per_class - 1)
-    whole, incremental = Frames(incremental=False), Frames()
-    cost: dict[Frames, list[float]] = {whole: [], incremental: []}
-    size: dict[Frames, list[int]] = {whole: [], incremental: []}
+    if start:
+        trainer.step(start)
+    picked = trainer.config.points_per_class - 1
+    seat = _Seat()
+    kinds = [(Frames(incremental=False), Ticket(None, "bench", picked=picked)),
+             (Frames(), Ticket(None, "bench", picked=picked)),
+             (Frames(), Ticket(None, "bench", picked=picked, visible=FIRST_ROW))]
+    cost: list[list[float]] = [[] for _ in kinds]
+    size: list[list[int]] = [[] for _ in kinds]
     for i in range(STREAM_FRAMES + 1):
         seat.trainer.snapshot = trainer.step(SPEED // RATE)
-        for frames in (whole, incremental) if i % 2 else (incremental, whole):
+        order = list(range(len(kinds)))
+        order = order[i % len(order):] + order[: i % len(order)]
+        for j in order:
+            frames, ticket = kinds[j]
             t0 = time.process_time()
-            built, _, _ = frames.build(seat, ticket, i)
+            built, _, _ = frames.build(seat, ticket, i, now=i / RATE)
             frames.sent()
             if i:  # (the first frame is whole either way)
-                cost[frames].append(time.process_time() - t0)
-                size[frames].append(len(built))
-    return (statistics.median(cost[whole]) * 1e3, statistics.median(size[whole]) / 1000,
-            statistics.median(cost[incremental]) * 1e3, statistics.median(size[incremental]) / 1000)
+                cost[j].append(time.process_time() - t0)
+                size[j].append(len(built))
+    return [(statistics.median(c) * 1e3, statistics.median(s) / 1000, statistics.mean(s) / 1000)
+            for c, s in zip(cost, size, strict=True)]
 
 
 def main() -> None:
@@ -109,9 +121,12 @@ def main() -> None:
         print(f"{model} K={K}: frame build {ours:.1f} ms CPU (median), {size / 1000:.0f} KB; "
               f"plotly.py validated path on the same figures {validated:.0f} ms ({validated / ours:.0f}x)")
         per_chart(model, K)
-        w_ms, w_kb, d_ms, d_kb = stream(model, K)
-        print(f"    stream, {SPEED} it/s at {RATE} frames/s: whole frames {w_ms:.2f} ms CPU, {w_kb:.1f} KB; "
-              f"incremental {d_ms:.2f} ms ({d_ms / w_ms:.2f}x), {d_kb:.1f} KB ({d_kb / w_kb:.2f}x)")
+        for start in (0, 1000):
+            (w_ms, w_kb, w_mean), (d_ms, d_kb, d_mean), (v_ms, v_kb, v_mean) = stream(model, K, start)
+            print(f"    stream from iteration {start}, {SPEED} it/s at {RATE} frames/s, median (mean KB): whole "
+                  f"{w_ms:.2f} ms CPU, {w_kb:.1f} KB ({w_mean:.1f}); incremental {d_ms:.2f} ms ({d_ms / w_ms:.2f}x), "
+                  f"{d_kb:.1f} KB ({d_mean:.1f}, {d_mean / w_mean:.2f}x); first row on screen {v_ms:.2f} ms "
+                  f"({v_ms / w_ms:.2f}x), {v_kb:.1f} KB ({v_mean:.1f}, {v_mean / w_mean:.2f}x)")
 
 
 if __name__ == "__main__":

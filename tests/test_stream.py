@@ -22,7 +22,7 @@ from ui.stream import BUILDERS
 QUERY = "speed=200&iterations=100000&refresh=5"
 
 
-server = page_server({"SOFTMAX_STREAM": "1"}, launch=serve, process=True)
+server = page_server({"SOFTMAX_STREAM": "1", "SOFTMAX_STREAM_DELTAS": "1"}, launch=serve, process=True)
 
 
 async def started(base: str, source: str | None = None) -> StreamTab:

@@ -27,7 +27,7 @@ BOARD_JS = """() => {
 }"""
 
 
-server = page_server(env={"SOFTMAX_STREAM": "1", "OPENBLAS_NUM_THREADS": "1"})
+server = page_server(env={"SOFTMAX_STREAM": "1", "SOFTMAX_STREAM_DELTAS": "1", "OPENBLAS_NUM_THREADS": "1"})
 
 
 def board(page) -> dict:
