@@ -9,7 +9,8 @@ server, CPU (``/proc/PID/stat`` utime + stime, in cores) and resident memory (Vm
 With ``--pages stream`` the students follow the page's live stream instead (the same app with
 SOFTMAX_STREAM=1, docs/stream.md): each is a ``testing.streamclient.StreamTab`` that, after Start,
 opens the stream, reports the first frame as the board does (the page then stops its timer), and
-counts every frame as a refresh.
+counts every frame as a refresh (a full frame or a delta). ``--pages stream-whole`` is the same with every
+frame whole figures (SOFTMAX_STREAM_DELTAS=0): the baseline of the incremental frames.
 
 The same is measured for bench/naive_page.py (the same page drawn with plain
 ``st.plotly_chart(go.Figure(...))``), so the figures show what the page's design buys. A sweep
@@ -44,7 +45,7 @@ from testing.wsclient import ProtocolError, Session
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PAGES = {"real": "app.py", "stream": "app.py", "naive": "bench/naive_page.py"}
+PAGES = {"real": "app.py", "stream": "app.py", "stream-whole": "app.py", "naive": "bench/naive_page.py"}
 QUERY = "speed=50&iterations=100000&refresh=5"  # a student's defaults, with a run long enough to last
 TARGET_RATE, TARGET_GAP, TARGET_MB = 2.0, 1.0, 30.0
 
@@ -161,7 +162,7 @@ async def start(session: Session, delay: float) -> bool:
 
 
 async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: str,
-                    warmup: float, window: float, ramp: float) -> Result:
+                    warmup: float, window: float, ramp: float, visible: str | None = None) -> Result:
     # One tab loads the page first, so the imports it triggers are not counted per session.
     prime = Session(base, query)
     await prime.open(timeout=120)
@@ -169,8 +170,8 @@ async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: st
     await asyncio.sleep(2)
     rss_before = rss_mb(pid)
 
-    kind = StreamTab if page == "stream" else Session
-    sessions = [kind(base, query, pace=pace) for _ in range(n)]
+    kind, extra = (StreamTab, {"visible": visible}) if page.startswith("stream") else (Session, {})
+    sessions = [kind(base, query, pace=pace, **extra) for _ in range(n)]
     for i in range(0, n, 10):  # students open the link, ten at a time
         await asyncio.gather(*(s.open(timeout=120) for s in sessions[i : i + 10]))
     started = await asyncio.gather(*(start(s, ramp * i / n) for i, s in enumerate(sessions)))
@@ -195,14 +196,16 @@ async def classroom(base: str, pid: int, page: str, n: int, query: str, pace: st
 def run(page: str, n: int, args: argparse.Namespace, window: float) -> Result:
     """One server, one classroom; bounded by a time budget, the server stopped at the end."""
     env = {"OPENBLAS_NUM_THREADS": "1", "SOFTMAX_MAX_RUNNING": str(max(64, n)),
-           "SOFTMAX_STREAM": "1" if page == "stream" else "0"}
+           "SOFTMAX_STREAM": "1" if page.startswith("stream") else "0",
+           "SOFTMAX_STREAM_DELTAS": "0" if page == "stream-whole" else "1"}
     budget = 300 + args.warmup + window + args.ramp
     print(f"\n{page} page, {n} sessions, pace {args.pace}: warm-up {args.warmup:g} s, window {window:g} s ...",
           flush=True)
-    app = args.real_app if page in ("real", "stream") else PAGES[page]
+    app = args.real_app if page in ("real", "stream", "stream-whole") else PAGES[page]
     with streamlit_server(app=app, env=env) as (base, proc):
         result = asyncio.run(asyncio.wait_for(
-            classroom(base, proc.pid, page, n, args.query, args.pace, args.warmup, window, args.ramp), budget))
+            classroom(base, proc.pid, page, n, args.query, args.pace, args.warmup, window, args.ramp,
+                      args.visible), budget))
         if proc.poll() is not None:
             raise RuntimeError(f"the {page} server died")
     print(HEADER + "\n" + row(result), flush=True)
@@ -231,9 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sessions", type=int, default=50, help="students in the comparison (default 50)")
     p.add_argument("--pages", default="real,stream,naive",
-                   help="pages to compare: real (fragment reruns), stream (SOFTMAX_STREAM=1), naive (default all)")
+                   help="pages to compare: real (fragment reruns), stream (SOFTMAX_STREAM=1), stream-whole (the "
+                        "stream with every frame whole: SOFTMAX_STREAM_DELTAS=0), naive (default real,stream,naive)")
     p.add_argument("--sweep", default="20,25,30,35,50", help="session counts to try on the real page ('' for none)")
-    p.add_argument("--sweep-pages", default="real", help="pages swept: real and/or stream (default real)")
+    p.add_argument("--sweep-pages", default="real",
+                   help="pages swept: real, stream and/or stream-whole (default real)")
     p.add_argument("--query", default=QUERY, help=f"each student's query string (default {QUERY})")
     p.add_argument("--pace", choices=("after-finish", "tick"), default="tick",
                    help="tick: every interval, never two in flight, as the browser's setInterval (default); "
@@ -242,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=float, default=60.0, help="measuring window, seconds (default 60)")
     p.add_argument("--sweep-window", type=float, default=30.0, help="measuring window of the sweep runs")
     p.add_argument("--ramp", type=float, default=5.0, help="seconds over which the students press Start")
+    p.add_argument("--visible", default=None,
+                   help="stream pages: the charts each board says it has on screen, e.g. loss,decision (the first "
+                        "row, what a 1280x720 screen shows); default: none said (every chart built every frame)")
     p.add_argument("--real-app", default=PAGES["real"], help="script served as the real page (for experiments)")
     args = p.parse_args(argv)
 

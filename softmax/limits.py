@@ -71,6 +71,7 @@ VARIABLES: dict[str, Variable] = {
     "train_share": Variable(float, 0.05, 16, "seconds of training per second, all of this process's runs together"),
     "max_memory_mb": Variable(int, 0, 1_000_000, "MiB of memory past which no new page is taken (0: none)"),
     "stream": Variable(int, 0, 1, "1: while a run trains, push its charts over the app's stream route; 0: reruns"),
+    "stream_deltas": Variable(int, 0, 1, "1: stream frames after the first carry only what changed; 0: whole"),
 }
 
 
@@ -121,6 +122,10 @@ class ServerLimits:
     # 1: while a run trains, the page's charts and status line come over the app's own websocket route
     # (ui/stream.py, docs/stream.md) instead of fragment reruns; 0: fragment reruns only.
     stream: int = 0
+    # 1: after a full first frame, a stream's frames carry only what changed in the figures (docs/stream.md);
+    # 0: every frame whole (as before, and the benchmarks' baseline). Opt-in for now: under 100 simulated
+    # students one stream in a hundred was once seen to go 30-40 s without a frame, cause not found yet.
+    stream_deltas: int = 0
     frame_ancestors: tuple[str, ...] = ()
 
     @classmethod

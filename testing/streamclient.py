@@ -11,7 +11,8 @@ page stops its timer) and records every frame; on ``{"type": "stopped"}`` it sen
     await tab.click("Start")
     await tab.follow_stream()        # returns once the stream is open
     ...
-    tab.frames                       # [(monotonic time, iteration, bytes), ...]
+    tab.frames                       # [(monotonic time, iteration, bytes), ...]: full frames and deltas
+    tab.applied = Board()            # (before following) keep the board's figures: tab.applied.figures()
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from testing.frames import Board
 from testing.hostile import Tab
 from testing.wsclient import ProtocolError
 
@@ -55,16 +57,21 @@ async def open_stream(base: str, stream: dict, *, token: str | None = None, orig
 class StreamTab(Tab):
     """A tab whose board follows the live stream."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, visible: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.visible = visible  # the charts the board says it has on screen (keys, comma-separated), if it says
         self.board: dict | None = None  # the board's latest data (without its figures)
+        self.charts: list[dict] | None = None  # ... and its charts, as the page drew them last
         self.board_id: str | None = None
-        self.frames: list[tuple[float, int, int]] = []  # (time, iteration, bytes) of every frame
+        self.frames: list[tuple[float, int, int]] = []  # (time, iteration, bytes) of every frame (full or delta)
+        self.kinds: list[str] = []  # "frame" (full) or "delta", of each
+        self.keys: list[set[str]] = []  # the charts each one carries
         self.stopped = False
         self.stream_ws: ClientConnection | None = None
         self._streamer: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()  # reruns the board asked for (they wait for the page)
         self.base = args[0] if args else kwargs["base_url"]
+        self.applied: Board | None = None  # set to a Board() to keep the figures as the board would
 
     def _delta(self, msg: ForwardMsg) -> None:
         super()._delta(msg)
@@ -73,7 +80,7 @@ class StreamTab(Tab):
         element = msg.delta.new_element
         if element.WhichOneof("type") == "bidi_component" and element.bidi_component.id.endswith(f"-{BOARD}"):
             data = json.loads(element.bidi_component.bytes)
-            data.pop("charts", None)
+            self.charts = data.pop("charts", None)
             self.board, self.board_id = data, element.bidi_component.id
 
     @property
@@ -120,12 +127,17 @@ class StreamTab(Tab):
             async for raw in ws:
                 frame = json.loads(raw)
                 self.stats.bytes_received += len(raw)
-                if frame.get("type") == "frame":
+                if frame.get("type") in ("frame", "delta"):  # a full frame, or what changed since the last
+                    if self.applied is not None:
+                        self.applied.take(frame)
                     self.iteration = frame["status"]["iteration"]
+                    self.kinds.append(frame["type"])
+                    self.keys.append({c["key"] for c in frame.get("charts", [])})
                     self.frames.append((time.monotonic(), self.iteration, len(raw)))
                     if not first.done():
                         first.set_result(None)
-                        self._spawn(self.report({"stream": token}))
+                        said = {} if self.visible is None else {"visible": self.visible}
+                        self._spawn(self.report({"stream": token, **said}))
                 elif frame.get("type") == "stopped":
                     self.stopped = True
                     self._spawn(self.trigger_stopped(frame.get("seq", 0)))

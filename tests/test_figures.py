@@ -39,6 +39,12 @@ def decode(spec):
     return a.reshape([int(s) for s in spec["shape"].split(",")]) if "shape" in spec else a
 
 
+def heat(trace):
+    """A heatmap's z as drawn, rows along y (a transposed trace holds it column by column)."""
+    z = decode(trace["z"])
+    return z.T if trace.get("transpose") else z
+
+
 def run(model="linear", loss="softmax", classes=3, steps=30, **extra):
     dataset = "spiral" if classes <= 5 else "blobs"
     config = Config(model=model, loss=loss, classes=classes, dataset=dataset, iterations=100_000,
@@ -259,10 +265,10 @@ def test_gradient_history_per_class_shares_one_zero_centred_scale(snap):
     axis = fig["layout"]["coloraxis"]
     assert axis["cmin"] == -axis["cmax"]
     for k, trace in enumerate(fig["data"]):
-        z = decode(trace["z"])  # (D+1, T): class k's dW column and db over the iterations
+        z = heat(trace)  # (D+1, T): class k's dW column and db over the iterations
         assert z.shape[0] == 3 and z.shape[1] <= MAX_HISTORY
         np.testing.assert_allclose(z[:, -1], np.r_[snap.grads["W"][:, k], snap.grads["b"][k]], rtol=1e-6)
-    first = decode(fig["data"][0]["z"])
+    first = heat(fig["data"][0])
     assert np.abs(first[:, -1]).max() < np.abs(first[:, 0]).max() / 10  # the gradient shrank
 
 
@@ -271,7 +277,7 @@ def test_net_gradient_history_has_a_panel_per_parameter(net):
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert titles == ["<b>|dW1[:, j]|</b>", "<b>db1[j]</b>", "<b>|dW2[:, k]|</b>", "<b>db2[k]</b>"]
     assert net.history.kinds["W2"] == "norms"  # a large parameter keeps one norm per class
-    last = [decode(t["z"])[:, -1] for t in fig["data"]]
+    last = [heat(t)[:, -1] for t in fig["data"]]
     np.testing.assert_allclose(last[0], np.linalg.norm(net.grads["W1"], axis=0), rtol=1e-5)
     np.testing.assert_allclose(last[1], net.grads["b1"], rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(last[2], np.linalg.norm(net.grads["W2"], axis=0), rtol=1e-5)

@@ -13,6 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from testing.browser import page_server
+from testing.frames import Board
 from testing.hostile import serve
 from testing.streamclient import StreamTab, open_stream
 from testing.support import cpu_seconds, thread_count
@@ -21,7 +22,7 @@ from ui.stream import BUILDERS
 QUERY = "speed=200&iterations=100000&refresh=5"
 
 
-server = page_server({"SOFTMAX_STREAM": "1"}, launch=serve, process=True)
+server = page_server({"SOFTMAX_STREAM": "1", "SOFTMAX_STREAM_DELTAS": "1"}, launch=serve, process=True)
 
 
 async def started(base: str, source: str | None = None) -> StreamTab:
@@ -79,6 +80,62 @@ def test_the_stream_starts_with_start_updates_while_training_and_stops_with_paus
         await tab.click("Pause")
         await tab.stop_stream()
         await tab.close()
+
+    loop.run_until_complete(check())
+
+
+def test_the_delta_frames_add_up_to_the_figures_the_page_draws_of_the_same_snapshot(server, loop):
+    """A full frame, then deltas (docs/stream.md); applied as the board applies them (testing/frames.py), they
+    give the figures the page itself draws once paused, chart by chart, at the same iteration."""
+    base, _ = server
+
+    async def check():
+        tab = StreamTab(base, QUERY)
+        tab.applied = Board()
+        await tab.open()
+        await tab.click("Start")
+        await tab.follow_stream()
+        await tab.wait_until(lambda t: len(t.frames) >= 8, 30, "a few frames")
+        await tab.click("Pause")
+        await tab.wait_until(lambda t: t.stopped, 5, "the stream's stopped message")
+        await asyncio.sleep(0.5)
+        assert tab.kinds[0] == "frame" and set(tab.kinds[1:]) == {"delta"}, tab.kinds
+        sizes = [size for _, _, size in tab.frames]
+        assert max(sizes[1:]) < 0.8 * sizes[0], sizes  # (early in a run most of the regions and colours change)
+        assert tab.applied.status["iteration"] == tab.iteration == tab.frames[-1][1]
+        page = {c["key"]: c["figure"] for c in tab.charts}
+        assert list(tab.applied.figures()) == list(page)
+        for key, fig in tab.applied.figures().items():
+            assert fig == page[key], key
+        await tab.stop_stream()
+        await tab.close()
+
+    loop.run_until_complete(check())
+
+
+def test_charts_the_board_has_off_screen_come_once_a_second(server, loop):
+    """The board says it shows the loss and the decision regions only (a projector's first screen): the
+    deltas carry the others about once a second, those two every frame."""
+    base, _ = server
+
+    async def check():
+        tab = StreamTab(base, QUERY, visible="loss,decision")
+        await tab.open()
+        await tab.click("Start")
+        await tab.follow_stream()
+        await tab.wait_until(lambda t: t.streaming, 30, "the page to hand the status line to the board")
+        await asyncio.sleep(1.5)  # (the report's rerun has told the hub)
+        start = len(tab.frames)
+        await asyncio.sleep(4)
+        keys, times = tab.keys[start:], [t for t, _, _ in tab.frames[start:]]
+        await tab.click("Pause")
+        await tab.stop_stream()
+        await tab.close()
+        assert len(keys) >= 12, len(keys)
+        assert sum("loss" in k for k in keys) == len(keys)
+        dscores = [t for t, k in zip(times, keys, strict=True) if "dscores" in k]
+        assert 2 <= len(dscores) <= 6, (len(keys), len(dscores))  # about one a second of 4
+        assert min(b - a for a, b in zip(dscores, dscores[1:], strict=False)) > 0.7, dscores
 
     loop.run_until_complete(check())
 

@@ -5,6 +5,7 @@ that ends by itself redraws the page; light and dark themes."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -26,7 +27,7 @@ BOARD_JS = """() => {
 }"""
 
 
-server = page_server(env={"SOFTMAX_STREAM": "1", "OPENBLAS_NUM_THREADS": "1"})
+server = page_server(env={"SOFTMAX_STREAM": "1", "SOFTMAX_STREAM_DELTAS": "1", "OPENBLAS_NUM_THREADS": "1"})
 
 
 def board(page) -> dict:
@@ -77,3 +78,82 @@ def test_a_run_that_ends_by_itself_redraws_the_page(server):
         wait_for(lambda: board(page)["seq"] is not None)  # the board follows the stream
         wait_for(lambda: board(page)["status"] is None and heading(page) == 20000, timeout=90)
         assert page.get_by_role("button", name="Start").is_visible()
+
+
+DRAWN_JS = """() => {
+  const b = document.querySelector('.plotly-board');
+  if (!b || !b._live || b._streamSeq == null) return null;
+  const s = b._live;
+  // a typed-array spec as sent (plotly.js caches its decoded array on it); what plotly.js adds ("_...") left out
+  const clean = (v) => {
+    if (Array.isArray(v)) return v.map(clean);
+    if (v && typeof v === 'object') {
+      if (typeof v.dtype === 'string' && 'bdata' in v) {
+        const o = {dtype: v.dtype, bdata: v.bdata};
+        if (v.shape !== undefined) o.shape = v.shape;
+        return o;
+      }
+      const o = {};
+      for (const k of Object.keys(v)) if (k[0] !== '_') o[k] = clean(v[k]);
+      return o;
+    }
+    return v;
+  };
+  const charts = {};
+  for (const d of document.querySelectorAll('.plotly-live')) {
+    charts[d.dataset.key] = {data: clean(d.data || []), layout: clean(d.layout || {})};
+  }
+  return {seq: b._streamSeq, idle: s.queue.size === 0 && !s.frame && !s.drawing, charts};
+}"""
+
+
+def holds(got, want) -> bool:
+    """Everything in ``want`` is in ``got``, the same (``got`` may hold more keys), but an axis's range and
+    domain: plotly.js writes into the layout it was given those it drew ("reversed" becomes true and a reversed
+    range; a range widened, a domain narrowed to keep an axis's scale to another's)."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(k in ("autorange", "range", "domain") or (k in got and holds(got[k], v))
+                                             for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(map(holds, got, want))
+    return got == want
+
+
+def test_the_boards_drawn_figures_are_its_full_frame_with_the_deltas_applied(server):
+    """The board draws what the stream's full frame and the deltas after it add up to (its divs' data and
+    layout), as testing/frames.py applies them; tests/test_delta.py checks those are the full figures."""
+    from testing.frames import Board
+
+    with chromium_page(1400, 2600) as page:  # every chart on screen: each one drawn with its newest figure
+        received = []
+
+        def watch(ws):
+            if "/_softmax/stream" in ws.url:
+                ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+        page.on("websocket", watch)
+        page.goto(f"{server}/?speed=200&iterations=100000&refresh=2")
+        wait_app_ready(page)
+        page.get_by_role("button", name="Start").click()
+        # (Playwright's sync API hands over the websocket's frames while it is called: wait in it)
+        wait_for(lambda: page.wait_for_timeout(100) or sum(f["type"] == "delta" for f in received) >= 4, timeout=60,
+                 what="four delta frames")
+        drawn = wait_for(lambda: (state := page.evaluate(DRAWN_JS)) and state["idle"] and state, timeout=30,
+                         what="the board drawing its newest figures")
+        wait_for(lambda: page.wait_for_timeout(100) or any(f.get("seq") == drawn["seq"] for f in received))
+        board = Board()
+        for frame in received:
+            if frame.get("seq", -1) <= drawn["seq"]:
+                board.take(frame)
+        assert [f["type"] for f in received][:2] == ["frame", "delta"]
+        assert set(drawn["charts"]) == set(board.charts)
+        for key, chart in board.charts.items():
+            want, got = chart["figure"], drawn["charts"][key]
+            for i, (g, w) in enumerate(zip(got["data"], want["data"], strict=True)):
+                assert g == w, (key, i, [(k, g.get(k), w.get(k)) for k in set(g) | set(w) if g.get(k) != w.get(k)])
+            # (plotly.js writes what it worked out into the layout it was given: the axes' autorange and range)
+            for k, v in want["layout"].items():
+                g = got["layout"].get(k)
+                assert k == "height" or holds(g, v), (key, k, [(j, g.get(j), v[j]) for j in v if g.get(j) != v[j]]
+                                                      if isinstance(v, dict) and isinstance(g, dict) else (g, v))
+        page.get_by_role("button", name="Pause").click()

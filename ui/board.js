@@ -12,7 +12,9 @@
 //
 // `stream` (optional): {url, token, live, status}. While `live`, the board follows the run's live
 // stream (ui/stream.py, docs/stream.md): a websocket whose frames, {type: "frame", seq, status,
-// charts}, are drawn in the same divs by the same code, newest first. It reports its first frame as
+// charts}, are drawn in the same divs by the same code, newest first; the delta frames after a full one,
+// {type: "delta", seq, status, charts: [{key, ops}]}, edit the figures it holds (applyOps) and redraw the
+// charts they change. It reports its first frame as
 // its `stream` state (the token; the page then stops its timer) and the server's {type: "stopped"}
 // as its `stopped` trigger (the page redraws its buttons). While the page gives it a `status`, the
 // board shows the status line above its charts, from each frame.
@@ -147,7 +149,11 @@ function drawNext(board) {
   }
   if (next) {
     s.queue.delete(next.chart.key);
-    draw(board, next).finally(() => s.queue.size && schedule(board));
+    s.drawing = next.chart.key;  // (until its Plotly.react is done: tests read it)
+    draw(board, next).finally(() => {
+      s.drawing = null;
+      if (s.queue.size) schedule(board);
+    });
   } else if (s.queue.size && !s.wake) {  // only hidden charts wait: look again when one is due
     s.wake = setTimeout(() => { s.wake = 0; schedule(board); }, HIDDEN_MS);
   }
@@ -163,7 +169,9 @@ function draw(board, job) {
       delete layout.width;
       if (msg.theme === "streamlit") layout.template = themeTemplate(board);
       const started = performance.now();
-      return Plotly.react(div, withoutWebGL(chart.figure.data || []), layout, msg.config).then(() => {
+      // (new trace objects: what plotly.js adds to its input stays out of the figures the stream's deltas edit)
+      const data = withoutWebGL(chart.figure.data || []).map((t) => ({ ...t }));
+      return Plotly.react(div, data, layout, msg.config).then(() => {
         div._plotlyLiveDrawnAt = performance.now();
         div._plotlyLivePass += (div._plotlyLiveDrawnAt - started) / chart.weight;
         if (div._plotlyLiveReady) return;
@@ -235,6 +243,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     board._live.seen = new IntersectionObserver((entries) => {
       for (const e of entries) e.target._plotlyLiveVisible = e.isIntersecting;
       schedule(board);
+      reportVisible(board);
     });
   }
   const s = board._live;
@@ -277,6 +286,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     window.removeEventListener("resize", s.onResize);
     cancelAnimationFrame(s.frame);
     clearTimeout(s.stopTimer);
+    clearTimeout(s.visibleTimer);
     closeStream(board);
     board._status?.remove();
   }, 0);
@@ -303,13 +313,28 @@ function place(board, msg, charts) {
     }
     if (board.children[i] !== div) board.insertBefore(div, board.children[i] ?? null);
     div.style.gridColumn = `span ${chart.span}`;
-    const height = chartHeight(board, chart);
-    div.style.height = `${height}px`;
-    div._plotlyLiveSeq = (div._plotlyLiveSeq || 0) + 1;  // figures received (benchmarks read it)
-    const job = { div, chart, msg, height };
-    s.queue.set(chart.key, job);
-    (s.last ??= new Map()).set(chart.key, job);
+    enqueue(board, msg, chart, div);
   });
+  schedule(board);
+}
+
+// Queue a chart's newest figure in its div (its height may change with it).
+function enqueue(board, msg, chart, div) {
+  const s = board._live;
+  const height = chartHeight(board, chart);
+  div.style.height = `${height}px`;
+  div._plotlyLiveSeq = (div._plotlyLiveSeq || 0) + 1;  // figures received (benchmarks read it)
+  const job = { div, chart, msg, height };
+  s.queue.set(chart.key, job);
+  (s.last ??= new Map()).set(chart.key, job);
+}
+
+// Queue the charts a delta frame changed; the others stay as they are drawn.
+function redraw(board, msg, charts) {
+  for (const chart of charts) {
+    const div = [...board.children].find((d) => d.dataset.key === chart.key);
+    if (div) enqueue(board, msg, chart, div);
+  }
   schedule(board);
 }
 
@@ -322,6 +347,21 @@ function report(board, key, value) {
   if (s.reported[key] === value || !s.setState) return;
   s.reported[key] = value;
   s.setState(key, value);
+}
+
+// While it follows a stream, the board tells Python which charts it has on screen (their keys,
+// comma-separated: its `visible` state): the server then builds the others only as often as the board
+// draws a chart off screen. After a scroll settles, once per change (each is a fragment run).
+const VISIBLE_REPORT_MS = 500;
+function reportVisible(board) {
+  const s = board._live;
+  if (!s.ws) return;
+  clearTimeout(s.visibleTimer);
+  s.visibleTimer = setTimeout(() => {
+    if (!board.isConnected || !s.ws) return;
+    const keys = [...board.children].filter((d) => d._plotlyLiveVisible).map((d) => d.dataset.key);
+    report(board, "visible", keys.join(","));
+  }, VISIBLE_REPORT_MS);
 }
 
 // The page's rerun (Pause) usually arrives before this; if not, the board asks for it.
@@ -356,6 +396,7 @@ function openStream(board, stream) {
   }
   s.ws = ws;
   s.wsToken = stream.token;
+  s.streamCharts = null;  // a new stream starts with a full frame
   let frames = 0, stopped = false;
   ws.onmessage = (ev) => {
     if (s.ws !== ws || !board.isConnected) return;
@@ -363,9 +404,25 @@ function openStream(board, stream) {
     try { f = JSON.parse(ev.data); } catch (err) { return; }
     if (f.type === "frame" && Array.isArray(f.charts)) {
       board._streamSeq = f.seq;  // frames received (tests and benchmarks read it)
+      s.streamCharts = new Map(f.charts.map((c) => [c.key, c]));  // what the deltas after it change
       if (f.status && s.statusShown) showStatus(board, f.status);
       place(board, s.msg, f.charts);
-      if (frames++ === 0) report(board, "stream", stream.token);
+      if (frames++ === 0) {
+        report(board, "stream", stream.token);
+        reportVisible(board);
+      }
+    } else if (f.type === "delta" && Array.isArray(f.charts) && s.streamCharts) {
+      board._streamSeq = f.seq;
+      if (f.status && s.statusShown) showStatus(board, f.status);
+      const changed = [];
+      for (const patch of f.charts) {
+        const chart = s.streamCharts.get(patch.key);
+        if (!chart) continue;
+        const next = { ...chart, figure: applyOps(chart.figure, patch.ops) };
+        s.streamCharts.set(patch.key, next);
+        changed.push(next);
+      }
+      redraw(board, s.msg, changed);
     } else if (f.type === "stopped") {
       stopped = true;
       clearTimeout(s.stopTimer);
@@ -381,6 +438,37 @@ function openStream(board, stream) {
       report(board, "stream", null);
     }
   };
+}
+
+// A delta frame's edits of one figure (ui/delta.py): [path, value] sets, [path] deletes, [path, keep, text]
+// keeps a string's first `keep` characters and appends `text` (an array's base64 with points appended).
+// The objects on each edit's path are copied, the rest shared: Plotly.react sees new objects where
+// something changed. What plotly.js adds to its input (keys starting with "_") is left out of the copies.
+// testing/frames.py does the same in Python.
+function applyOps(fig, ops) {
+  if (!ops || !ops.length) return fig;
+  const fresh = new Set();
+  const copy = (node) => {
+    const out = Array.isArray(node) ? node.slice() : {};
+    if (!Array.isArray(node)) for (const k of Object.keys(node)) if (k[0] !== "_") out[k] = node[k];
+    fresh.add(out);
+    return out;
+  };
+  const root = copy(fig);
+  for (const op of ops) {
+    const path = op[0];
+    let node = root;
+    for (let i = 0; i < path.length - 1; i++) {
+      let child = node[path[i]];
+      if (!fresh.has(child)) node[path[i]] = child = copy(child);
+      node = child;
+    }
+    const last = path[path.length - 1];
+    if (op.length === 1) delete node[last];
+    else if (op.length === 2) node[last] = op[1];
+    else node[last] = node[last].slice(0, op[1]) + op[2];
+  }
+  return root;
 }
 
 function closeStream(board) {

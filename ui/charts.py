@@ -8,6 +8,7 @@ point into the picked example.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import streamlit as st
 
@@ -16,7 +17,7 @@ from softmax.provenance import Terms
 from softmax.snapshot import Snapshot
 from ui import highlight
 from ui.plotly_live import Panel, browser_theme, plotly_board, plotly_live
-from viz.figures import all_figures, chart_names
+from viz.figures import chart_names, figure
 from viz.gradients import numbers_span
 from viz.terms import contributor_rings
 
@@ -117,15 +118,17 @@ def draw(fig: dict, key: str, n: int | None = None) -> int | None:
 
 
 def panels(snap: Snapshot, picked: int | None, theme: str, t: Terms | None = None,
-           saved: tuple[SavedRun, ...] = ()) -> list[Panel]:
+           saved: tuple[SavedRun, ...] = (), only: Collection[str] | None = None) -> list[Panel]:
     """The Watch tab's charts of a snapshot as the board's panels (the page's and the stream's frames);
     ``t``: a gradient entry whose largest terms are ringed on the decision regions and dscores; ``saved``:
-    runs saved for comparison, overlaid on the loss chart."""
-    figs = all_figures(snap, picked=picked, theme=theme, saved=saved)
+    runs saved for comparison, overlaid on the loss chart; ``only``: the charts to build (default all),
+    placed as they are among all."""
+    names = chart_names(snap)
+    figs = {name: figure(snap, name, picked, theme, saved) for name in names if only is None or name in only}
     for name in ("decision", "dscores"):
         if t is not None and name in figs:
             figs[name]["data"] += contributor_rings(snap, t, name, theme=theme)
-    spans = layout(list(figs), snap.K)
+    spans = layout(names, snap.K)
     return [Panel(name, fig, spans[name][0], weight=spans[name][1], fit=FIT_MIN if name in FIRST_SCREEN else None)
             for name, fig in figs.items()]
 
@@ -154,6 +157,18 @@ def charts(snap: Snapshot, stream: dict | None = None, saved: tuple[SavedRun, ..
     elif "gradient_table" in chart_names(snap):
         st.caption("Click a cell of the gradient table to ring the examples that contribute most to it.")
     return picked, theme
+
+
+def visible_charts(snap: Snapshot) -> frozenset[str] | None:
+    """The charts the board last said it has on screen (its ``visible`` state: their keys, comma-separated),
+    or None (all) before it has said, or if what it says names no chart of this snapshot's (untrusted)."""
+    state = st.session_state.get(BOARD)
+    said = state.get("visible") if hasattr(state, "get") else None
+    if not isinstance(said, str) or len(said) > 1000:
+        return None
+    names = set(chart_names(snap))
+    keys = frozenset(k for k in said.split(",") if k in names)
+    return keys if keys or said == "" else None
 
 
 def stream_state() -> object:

@@ -21,7 +21,7 @@ from softmax.presets import PRESETS, page_setup
 from softmax.runner import TooManyTrainers, Trainer
 from softmax.snapshot import Snapshot
 from ui import compare, inputs, owndata, server, sessions, stream, timeline
-from ui.charts import charts, stream_state
+from ui.charts import charts, stream_state, visible_charts
 from ui.explainer import explainer
 from ui.text import plain
 
@@ -402,7 +402,7 @@ def main() -> None:
             saved = compare.saved()
             picked, theme = charts(snap, stream=live_stream, saved=saved)
             if url:
-                stream.HUB.show(token, picked, theme, saved)
+                stream.HUB.show(token, picked, theme, saved, visible_charts(snap))
             compare.saved_row(snap)
         if running and not snap.running:
             st.rerun()  # training ended by itself: redraw the page once, and stop polling

@@ -108,6 +108,17 @@ def figure_json(fig: go.Figure | dict[str, Any], *, keep_template: bool = False)
     handles what is left (numpy scalars, NaN -> null, dates). The template is dropped
     unless kept: it is most of a small figure, and the page supplies a themed one.
     """
+    return to_json(figure_spec(fig, keep_template=keep_template))
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON of a figure's spec (or of anything holding figures' parts: a stream's delta)."""
+    return json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+
+
+def figure_spec(fig: go.Figure | dict[str, Any], *, keep_template: bool = False) -> dict[str, Any]:
+    """What ``figure_json`` encodes: the figure's dict with new top-level containers (the caller's figure is
+    untouched), no template unless kept, no trace ``uid``."""
     if isinstance(fig, go.Figure):
         spec = fig.to_plotly_json()
     else:
@@ -119,7 +130,7 @@ def figure_json(fig: go.Figure | dict[str, Any], *, keep_template: bool = False)
         layout.pop("template", None)
     for trace in spec.get("data", []):
         trace.pop("uid", None)
-    return json.dumps(spec, cls=PlotlyJSONEncoder, separators=(",", ":"))
+    return spec
 
 
 def _ignore() -> None:
@@ -149,13 +160,16 @@ class Panel:
         if not (1 <= self.span <= 6 and self.weight > 0) or (self.fit is not None and self.fit < 100):
             raise ValueError(f"panel {self.key!r}: span must be 1 to 6, weight positive, fit at least 100")
 
-    def spec(self) -> str:
+    def meta(self) -> dict[str, Any]:
+        """The chart's place on the board: ``{"key", "span", "height", "weight", "fit"}``."""
         fig = self.figure
         layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
-        height = int(self.height or layout.get("height") or 400)
-        fit = "null" if self.fit is None else int(self.fit)
-        return (f'{{"key":{json.dumps(self.key)},"span":{int(self.span)},"height":{height},'
-                f'"weight":{float(self.weight)!r},"fit":{fit},"figure":')
+        return {"key": self.key, "span": int(self.span), "height": int(self.height or layout.get("height") or 400),
+                "weight": float(self.weight), "fit": None if self.fit is None else int(self.fit)}
+
+    def spec(self) -> str:
+        """The chart's JSON up to its figure's (``{"key": .., ..., "figure":``): the figure is spliced in."""
+        return json.dumps(self.meta(), separators=(",", ":"))[:-1] + ',"figure":'
 
 
 def plotly_board(
@@ -210,7 +224,7 @@ def plotly_board(
     # One JSON object sent as bytes: the figures' JSON is spliced in, not re-encoded.
     payload = charts_message(meta, panels, keep_template=theme is None)
     result = _component(key=key, data=payload.encode(), on_click_change=_ignore, on_theme_change=_ignore,
-                        on_stream_change=_ignore, on_stopped_change=_ignore)
+                        on_stream_change=_ignore, on_stopped_change=_ignore, on_visible_change=_ignore)
     return result.get("click")
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 PATH = "/_softmax/stream"
 SEND_TIMEOUT = 30.0  # a client whose socket takes this long to take one frame is dropped
 BUILDERS = 2  # threads building frames, for every stream of the process (Python's lock: more would not help)
+HIDDEN_S = 1.0  # a chart the board has off screen is built at most this often (board.js: HIDDEN_MS)
 POLICY = 1008  # close code: no valid token, a foreign Origin, or input sent
 
 _pool = ThreadPoolExecutor(max_workers=BUILDERS, thread_name_prefix="softmax-frame")
@@ -81,6 +82,7 @@ class Ticket:
     picked: int | None = None  # what the board shows (the page updates them on every run)
     theme: str = "light"
     saved: tuple = ()  # runs saved for comparison (softmax.compare.SavedRun), on the loss chart
+    visible: frozenset[str] | None = None  # the charts the board has on screen (None: all, or not said)
     generation: int = 0  # streams opened with this token: only the newest is served
 
 
@@ -109,13 +111,14 @@ class Hub:
         with self._lock:
             return self._tickets.get(token) if isinstance(token, str) else None
 
-    def show(self, token: str, picked: int | None, theme: str, saved: tuple = ()) -> None:
-        """What the page's board shows now (its picked example, its theme, the runs saved for comparison):
-        the next frames follow it."""
+    def show(self, token: str, picked: int | None, theme: str, saved: tuple = (),
+             visible: frozenset[str] | None = None) -> None:
+        """What the page's board shows now (its picked example, its theme, the runs saved for comparison,
+        the charts it has on screen): the next frames follow it."""
         with self._lock:
             ticket = self._tickets.get(token)
             if ticket is not None:
-                ticket.picked, ticket.theme, ticket.saved = picked, theme, saved
+                ticket.picked, ticket.theme, ticket.saved, ticket.visible = picked, theme, saved, visible
 
     def tokens(self) -> int:
         with self._lock:
@@ -146,19 +149,92 @@ def client_address(ws: WebSocket) -> str:
 
 
 def build_frame(seat: sessions.Seat, ticket: Ticket, seq: int) -> tuple[str, int, bool] | None:
-    """(the frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
-    run is set aside. Runs in the pool."""
-    from ui.charts import panels
-    from ui.plotly_live import charts_message
+    """(a full frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
+    run is set aside."""
+    return Frames().build(seat, ticket, seq)
 
-    trainer = seat.trainer
-    if trainer is None:
-        return None
-    running = trainer.running  # read first: if False, the snapshot below is the last one
-    snap = trainer.snapshot
-    meta = {"type": "frame", "seq": seq, "status": status_fields(snap)}
-    return (charts_message(meta, panels(snap, ticket.picked, ticket.theme, saved=ticket.saved)), snap.iteration,
-            running)
+
+class Frames:
+    """One stream's frames: a full frame first, then deltas against the figures the board holds
+    (docs/stream.md). A full frame again when what the board shows changes (its example, its theme, the
+    saved runs) or its charts do (another set, another size); a reconnect is a new stream, so a full frame.
+    While the board says which charts it has on screen (``Ticket.visible``), a delta builds only those, and
+    each of the others once every HIDDEN_S (as often as the board draws a chart off screen).
+    Built in the pool, one at a time per stream."""
+
+    def __init__(self, incremental: bool = True) -> None:
+        self.incremental = incremental
+        self.view: tuple | None = None  # (picked, theme, saved runs) of the frames sent
+        self.metas: list[dict] = []  # each chart's place on the board, in order
+        self.figures: dict[str, dict] = {}  # each chart's figure as the board holds it now
+        self.built_at: dict[str, float] = {}  # when each chart's figure the board holds was built
+        self.pending: tuple | None = None  # what the frame built changes, until it is sent
+
+    def build(self, seat: sessions.Seat, ticket: Ticket, seq: int,
+              now: float | None = None) -> tuple[str, int, bool] | None:
+        """(the frame's JSON, its iteration, still running) of the seat's newest snapshot; None once the
+        run is set aside. Runs in the pool."""
+        from ui.charts import panels
+        from ui.plotly_live import figure_spec
+        from viz.figures import chart_names
+
+        trainer = seat.trainer
+        if trainer is None:
+            return None
+        now = time.monotonic() if now is None else now
+        running = trainer.running  # read first: if False, the snapshot below is the last one
+        snap = trainer.snapshot
+        view = (ticket.picked, ticket.theme, ticket.saved)
+        visible = ticket.visible
+        names = chart_names(snap)
+        held = {m["key"]: m for m in self.metas}
+        incremental = self.incremental and view == self.view and names == list(held)
+        only = None
+        if incremental and visible is not None:
+            only = {n for n in names if n in visible or now - self.built_at.get(n, -HIDDEN_S) >= HIDDEN_S}
+        charts = panels(snap, *view[:2], saved=view[2], only=only)
+        built = {p.key: p.meta() for p in charts}
+        status = status_fields(snap)
+        if incremental and all(meta == held[key] for key, meta in built.items()):
+            fresh = {p.key: figure_spec(p.figure) for p in charts}
+            frame = self.delta(seq, status, fresh)
+            metas = [built.get(n, held[n]) for n in names]
+            figures = {**self.figures, **fresh}
+        else:
+            if only is not None:  # a chart moved or resized: all of them again, whole
+                charts = panels(snap, *view[:2], saved=view[2])
+                built = {p.key: p.meta() for p in charts}
+            metas = list(built.values())
+            figures = {p.key: figure_spec(p.figure) for p in charts}
+            frame = self.full(seq, status, metas, figures)
+        self.pending = (view, metas, figures, list(built), now)
+        return frame, snap.iteration, running
+
+    def sent(self) -> None:
+        """The frame last built has been handed to the socket: the board holds its figures now (a frame
+        built and not sent, the same iteration again, changes nothing)."""
+        if self.pending is not None:
+            self.view, self.metas, self.figures, built, now = self.pending
+            self.built_at.update(dict.fromkeys(built, now))
+            self.pending = None
+
+    @staticmethod
+    def full(seq: int, status: dict, metas: list[dict], figures: dict[str, dict]) -> str:
+        from ui.plotly_live import to_json
+
+        charts = [{**meta, "figure": figures[meta["key"]]} for meta in metas]
+        return to_json({"type": "frame", "seq": seq, "status": status, "charts": charts})
+
+    def delta(self, seq: int, status: dict, figures: dict[str, dict]) -> str:
+        from ui.delta import diff
+        from ui.plotly_live import to_json
+
+        charts = []
+        for key, fig in figures.items():
+            ops = diff(self.figures[key], fig)
+            if ops:
+                charts.append({"key": key, "ops": ops})
+        return to_json({"type": "delta", "seq": seq, "status": status, "charts": charts})
 
 
 async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits) -> None:
@@ -167,6 +243,7 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
     registry = sessions.registry(limits)
     sent: tuple | None = None  # (iteration, picked, theme, saved runs) of the last frame sent
     seq, rate, rate_at = 0, 1.0, 0.0
+    frames = Frames(limits.stream_deltas)
     while True:
         tick = time.monotonic()
         ticket = HUB.ticket(token)
@@ -178,12 +255,13 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
             break
         if tick - rate_at >= 1.0:  # the class grows and shrinks: follow this page's fair share
             rate, rate_at = registry.refresh_rate(seat, seat.trainer.config.refresh), tick
-        built = await loop.run_in_executor(_pool, build_frame, seat, ticket, seq)
+        built = await loop.run_in_executor(_pool, frames.build, seat, ticket, seq)
         if built is None:
             break
         frame, iteration, running = built
         if (iteration, ticket.picked, ticket.theme, ticket.saved) != sent:
             await asyncio.wait_for(ws.send_text(frame), SEND_TIMEOUT)  # waits while the socket is full
+            frames.sent()
             seq += 1
             sent = (iteration, ticket.picked, ticket.theme, ticket.saved)
         if not running:

@@ -255,10 +255,12 @@ def gradient_history_figure(snap: Snapshot, picked: int | None = None, theme: st
         most = MAX_HISTORY if shared else max(8, min(NET_HISTORY, NET_HISTORY_CELLS // p["rows"].shape[1]))
         keep = thin(len(h.grad_iteration), most)
         iterations = typed(h.grad_iteration[keep], "i4")
-        rows = p["rows"][keep].T  # (n, T)
+        rows = p["rows"][keep]  # (T, n): an iteration a row, drawn as a column (transpose); a live stream then
+        # sends a new iteration's row appended to the bytes before it (ui/delta.py)
         caxis = "coloraxis" if shared else f"coloraxis{s}"
         traces.append({
-            "type": "heatmap", "x": iterations, "y": p["labels"], "z": typed(rows), "coloraxis": caxis,
+            "type": "heatmap", "x": iterations, "y": p["labels"], "z": typed(rows), "transpose": True,
+            "coloraxis": caxis,
             "xaxis": f"x{s}", "yaxis": f"y{s}",
             "hovertemplate": f"{p['title']}: %{{y}}, iteration %{{x}}: %{{z:.4g}}<extra></extra>",
         })

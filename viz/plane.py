@@ -7,6 +7,10 @@ ringed in every chart that shows points.
 
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
+
 import numpy as np
 
 from softmax.config import OWN
@@ -59,20 +63,34 @@ def plane_bounds(X: np.ndarray, pad: float = 0.15, home: bool = False) -> tuple[
     return float(lo[0] - span[0]), float(hi[0] + span[0]), float(lo[1] - span[1]), float(hi[1] + span[1])
 
 
+_last_bounds = threading.local()  # each thread's last (weak reference to a snapshot, its bounds): a frame asks
+# ~2K times, and the stream's builders take turns between students' snapshots
+
+
 def snap_bounds(snap: Snapshot) -> tuple[float, float, float, float]:
     """The plane a snapshot's charts show: a user's own points with [-1, 1]² in it, unless they are in units
     of their own (standardized for the model: the square means nothing there)."""
+    ref, bounds = getattr(_last_bounds, "last", (None, None))
+    if ref is not None and ref() is snap:
+        return bounds
     t = snap.transform
-    return plane_bounds(snap.points, home=snap.config.dataset == OWN and t.center == (0.0, 0.0)
-                        and t.scale == (1.0, 1.0))
+    bounds = plane_bounds(snap.points, home=snap.config.dataset == OWN and t.center == (0.0, 0.0)
+                          and t.scale == (1.0, 1.0))
+    _last_bounds.last = (weakref.ref(snap), bounds)
+    return bounds
 
 
+@functools.lru_cache(maxsize=64)
 def plane_grid(bounds: tuple[float, float, float, float], n: int = GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The grid's x (n,) and y (n,) coordinates over ``bounds`` and its points (n*n, 2), row by row (y major)."""
+    """The grid's x (n,) and y (n,) coordinates over ``bounds`` and its points (n*n, 2), row by row (y major).
+    Read-only, and kept for the next frame of the same plane (a run's points stay put: every frame asks)."""
     x0, x1, y0, y1 = bounds
     gx, gy = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     xx, yy = np.meshgrid(gx, gy)
-    return gx, gy, np.c_[xx.ravel(), yy.ravel()]
+    out = gx, gy, np.c_[xx.ravel(), yy.ravel()]
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def shown_points(snap: Snapshot, most: int = MAX_POINTS, picked: int | None = None) -> np.ndarray:

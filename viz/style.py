@@ -173,8 +173,19 @@ def typed(a: np.ndarray, dtype: str = "f4") -> dict:
 
 
 def thin(n: int, most: int) -> np.ndarray:
-    """Indices of an even thinning of n entries to at most ``most``, always keeping the first and last."""
-    return np.arange(n) if n <= most else np.unique(np.linspace(0, n - 1, most).round().astype(int))
+    """Indices of an even thinning of n entries to at most ``most``, always keeping the first and last: every
+    s-th entry, s the smallest power of two that keeps at most ``most``, and the last.
+
+    Stable as a history grows: the entries kept at n are kept at n + 1 (but the last, when it is off the
+    s-grid), until s doubles. softmax.snapshot.History keeps its rows on a power-of-two grid of iterations
+    too, halving it when full, so the iterations drawn stay the same across that: a live stream sends the
+    points appended, not the whole curve again (ui/delta.py)."""
+    if n <= most:
+        return np.arange(n)
+    s = 1
+    while -(-(n - 1) // s) + 1 > most:
+        s *= 2
+    return np.r_[np.arange(0, n - 1, s), n - 1]
 
 
 def whole_dtick(span: float, ticks: int = 6) -> float:
