@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 
 from softmax.config import Config
 from softmax.runner import Trainer
+from testing.frames import FakeSeat
 from ui.delta import diff
 from ui.plotly_live import figure_spec, to_json
 from ui.stream import Frames, Ticket
@@ -51,16 +52,6 @@ def median_ms(fn, repeats: int = 31) -> float:
         fn()
         times.append(time.process_time() - t0)
     return statistics.median(times) * 1e3
-
-
-class _Trainer:
-    running = True
-    snapshot = None
-
-
-class _Seat:
-    def __init__(self) -> None:
-        self.trainer = _Trainer()
 
 
 def per_chart(model: str, K: int) -> None:
@@ -87,7 +78,7 @@ def stream(model: str, K: int, start: int) -> list[tuple[float, float, float]]:
     if start:
         trainer.step(start)
     picked = trainer.config.points_per_class - 1
-    seat = _Seat()
+    seat = FakeSeat()
     kinds = [(Frames(incremental=False), Ticket(None, "bench", picked=picked)),
              (Frames(), Ticket(None, "bench", picked=picked)),
              (Frames(), Ticket(None, "bench", picked=picked, visible=FIRST_ROW))]

@@ -13,6 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 
+class FakeTrainer:
+    running = True
+    snapshot = None
+
+
+class FakeSeat:
+    """A seat as ``ui.stream.Frames`` reads it, for building frames outside a server: set
+    ``seat.trainer.snapshot`` to the snapshot to draw."""
+
+    def __init__(self) -> None:
+        self.trainer = FakeTrainer()
+
+
 def apply(fig: Any, ops: list) -> Any:
     """``fig`` with the delta's ``ops`` applied, as board.js's ``applyOps``: the containers on each op's path
     are copied (a new object wherever something changed, so ``Plotly.react`` sees it), the rest shared."""

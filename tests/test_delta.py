@@ -11,19 +11,9 @@ import pytest
 
 from softmax.config import Config
 from softmax.runner import Trainer
-from testing.frames import Board, apply
+from testing.frames import Board, FakeSeat, apply
 from ui.delta import common_prefix, diff
 from ui.stream import Frames, Ticket
-
-
-class FakeTrainer:
-    running = True
-    snapshot = None
-
-
-class FakeSeat:
-    def __init__(self) -> None:
-        self.trainer = FakeTrainer()
 
 
 def roundtrip(old, new):
