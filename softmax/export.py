@@ -71,9 +71,8 @@ Rng = np.random.RandomState
 '''
     if points is None:
         make = data.DATASETS[config.dataset].make
-        generator = inspect.getsource(make)
-        labels = inspect.getsource(data._labels) if "_labels(" in generator else ""
-        source = textwrap.dedent(labels) + ("\n\n" if labels else "") + textwrap.dedent(generator)
+        # every generator labels its points with _labels: the script defines it first
+        source = textwrap.dedent(inspect.getsource(data._labels)) + "\n\n" + textwrap.dedent(inspect.getsource(make))
         body = f'''
 # the data: {config.points_per_class} points per class, {config.classes} classes, from one random stream
 rng = np.random.RandomState({config.seed})
@@ -81,8 +80,7 @@ X, y = {make.__name__}({config.points_per_class}, {config.classes}, {config.nois
 '''
         xy, y_all = None, None
     else:
-        xy = np.asarray(points[0], dtype=float).reshape(-1, 2)
-        y_all = np.asarray(points[1], dtype=np.int64)
+        xy, y_all = np.asarray(points[0]), np.asarray(points[1])
         rows = ",\n    ".join(f"[{float(a)!r}, {float(b)!r}]" for a, b in xy)
         source = ""
         body = f'''
@@ -112,18 +110,15 @@ def _inputs(config: Config, xy: np.ndarray | None, y_all: np.ndarray | None,
     """The script's lines between the data and the model, as ``softmax.run.Run`` does them: the held-out
     test points left out (a stream of their own), then the inputs standardized (own points far from the
     unit square) and the input features added. Empty when none applies."""
-    lines = []
-    if config.test_share > 0:
-        N = len(y_all) if y_all is not None else config.points_per_class * config.classes
-        train, test = split(config, np.zeros((N, 2)), np.zeros(N, dtype=np.int64))
-        if len(test):
-            lines += [f"# [edit] {len(test)} of the {N} points kept out of training (a random stream of their own)",
-                      f"order = np.random.RandomState([{config.seed}, {SPLIT_STREAM}]).permutation(len(y))",
-                      f"train = np.sort(order[{len(test)}:])",
-                      "X, y = X[train], y[train]"]
+    N = len(y_all) if y_all is not None else config.points_per_class * config.classes
+    n_test = len(split(config, N)[1])
+    lines = [f"# [edit] {n_test} of the {N} points kept out of training (a random stream of their own)",
+             f"order = np.random.RandomState([{config.seed}, {SPLIT_STREAM}]).permutation(len(y))",
+             f"train = np.sort(order[{n_test}:])",
+             "X, y = X[train], y[train]"] if n_test else []
     features = tuple(f for f in config.features.split(",") if f)
     if xy is not None and transform is None:
-        transform = standardizing(xy, features)
+        transform = standardizing(xy)
     if transform is not None and (transform.center, transform.scale) != ((0.0, 0.0), (1.0, 1.0)):
         lines += ["# [edit] your points are far from the unit square: standardized, as the page does",
                   f"X = (X - np.array({list(transform.center)!r})) / np.array({list(transform.scale)!r})"]

@@ -61,9 +61,8 @@ def make_data(config: Config, rng: np.random.RandomState) -> tuple[np.ndarray, n
     return make_dataset(config.dataset, config.points_per_class, config.classes, config.noise, rng)
 
 
-def split(config: Config, points: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the training and the test points (each in their original order)."""
-    N = len(labels)
+def split(config: Config, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and the test points among N (each in their original order)."""
     n_test = int(round(config.test_share * N))
     if n_test == 0:
         return np.arange(N), np.arange(0)
@@ -113,7 +112,7 @@ class Run:
             self.transform = standardizing(points, features)
         self.config = self.start_config = config
         self.max_points = max_points
-        train, test = split(config, points, labels)
+        train, test = split(config, len(labels))
         self.test_points, self.y_test = frozen(points[test]), frozen(labels[test])
         self.X_test = frozen(self.transform(self.test_points))
         self.model = make_model(config.model, config.loss, config.hidden)

@@ -229,6 +229,57 @@ def test_a_percent_sign_in_a_reason_is_escaped_for_the_scripts_print():
         "try a smaller one"
 
 
+def test_a_script_of_own_points_is_refused_with_a_message_that_says_why():
+    from softmax.export import export_script
+
+    with pytest.raises(ValueError) as refused:
+        export_script(Config(dataset="own"))
+    assert str(refused.value) == "points are given exactly when the dataset is 'own'"
+    with pytest.raises(ValueError) as refused:
+        export_script(Config(dataset="own"), points=(np.zeros((0, 2)), np.zeros(0, dtype=np.int64)))
+    assert str(refused.value) == "a script of your own points needs the points (at least one)"
+
+
+def _edits(script: str) -> list[str]:
+    """The script's "# [edit]" comments and the line after each, between the data and the model."""
+    lines = script.split("# the data: ", 1)[1].split("\nD = X.shape[1]\n", 1)[0].splitlines()
+    return [x for i, x in enumerate(lines) if x.startswith("# [edit]") or lines[i - 1].startswith("# [edit]")]
+
+
+def test_own_points_in_the_unit_square_are_not_said_to_be_standardized():
+    """Points within [-3, 3] train in their own units: the script must not claim (nor do) a standardization."""
+    from softmax.export import export_script
+
+    xy, y = np.array([[0.5, -0.25], [2.5, 1.0], [-1.0, 0.75]]), np.array([0, 1, 1])
+    script = export_script(Config(dataset="own", classes=2), points=(xy, y))
+    assert "# the data: your own 3 points (x1, x2) and their classes 0..1\n" in script
+    assert _edits(script) == []
+
+
+def test_the_scripts_inputs_are_the_held_out_split_the_runs_transform_then_the_features_in_that_order():
+    """Far points with a test share and two features: all three edits, each written out; the transform is the one
+    the page passes (the run's, fixed at its start), not one recomputed from the points as they are now."""
+    from softmax.export import export_script
+    from softmax.features import Transform
+
+    xy = np.array([[120.0, 3.5], [80.0, 2.0], [150.25, 7.0], [95.0, 1.0], [130.0, 6.5]])
+    config = Config(dataset="own", classes=2, test_share=0.4, features="x1sq,x1x2", seed=4)
+    runs = Transform(("x1sq", "x1x2"), (100.0, 4.0), (25.0, 2.0))
+    script = export_script(config, points=(xy, np.array([1, 0, 1, 0, 1])), transform=runs)
+    assert _edits(script) == [
+        "# [edit] 2 of the 5 points kept out of training (a random stream of their own)",
+        "order = np.random.RandomState([4, 104729]).permutation(len(y))",
+        "# [edit] your points are far from the unit square: standardized, as the page does",
+        "X = (X - np.array([100.0, 4.0])) / np.array([25.0, 2.0])",
+        "# [edit] the input features: x1sq, x1x2",
+        "X = np.column_stack([X, X[:, 0] * X[:, 0], X[:, 0] * X[:, 1]])",
+    ]
+    # without the run's transform, the points' own standardization (mean 0, std 1), as a new run would
+    again = export_script(config, points=(xy, np.array([1, 0, 1, 0, 1])))
+    center, scale = xy.mean(axis=0), xy.std(axis=0)
+    assert f"X = (X - np.array({[float(c) for c in center]!r})) / np.array({[float(c) for c in scale]!r})" in again
+
+
 # -- softmax/models/base.py ----------------------------------------------------------------------------------------
 def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
     """What the decision regions' paleness and a point's hover show: each point's K probabilities, summing to 1,
@@ -244,6 +295,76 @@ def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
     probs = LinearModel().probabilities(theta, X)
     np.testing.assert_allclose(probs, expected.T, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
+
+
+# -- softmax/models/__init__.py: the CS231n-shaped entry points ------------------------------------------------------
+def _refusal(call, *args, **kwargs) -> str:
+    with pytest.raises(ValueError) as refused:
+        call(*args, **kwargs)
+    return str(refused.value)
+
+
+def test_the_public_losses_refuse_bad_arguments_with_a_message_that_names_them():
+    from softmax.models import LinearModel, forward_backward, svm_loss, two_layer_loss
+
+    X, y = np.zeros((3, 2)), np.array([0, 1, 0])
+    W, b = np.zeros((2, 2)), np.zeros(2)
+    assert _refusal(forward_backward, LinearModel(), [W, b], X, y, 0.0) == \
+        "params must be a dict of arrays by name, got list"
+    assert _refusal(svm_loss, W, b, X, y, 0.0, delta="wide") == "delta must be a number, got 'wide'"
+    for delta in (-1.0, np.inf, np.nan):
+        assert _refusal(svm_loss, W, b, X, y, 0.0, delta=delta) == f"delta must be finite and >= 0, got {delta!r}"
+    assert _refusal(two_layer_loss, (W, b), X, y, 0.0) == "params must be a dict with W1, b1, W2 and b2, got tuple"
+    for W1 in (np.zeros(2), np.zeros((2, 0)), None):
+        assert _refusal(two_layer_loss, {"W1": W1}, X, y, 0.0) == \
+            f"W1 must have shape (D, H), got shape {np.shape(W1)}"
+
+
+def test_an_svm_margin_of_zero_and_a_net_of_one_hidden_unit_are_allowed():
+    """delta = 0 is the SVM without a margin (a valid, if degenerate, loss); H = 1 is the smallest net."""
+    from softmax.models import svm_loss, two_layer_loss
+    from tests.test_models import naive_svm
+
+    rng = np.random.RandomState(5)
+    W, b, X, y = rng.randn(2, 3), rng.randn(3), rng.randn(6, 2), np.array([0, 1, 2, 2, 1, 0])
+    loss, dW, db = svm_loss(W, b, X, y, 0.1, delta=0.0)
+    expected = naive_svm(W, b, X, y, 0.1, delta=0.0)
+    assert loss == pytest.approx(expected[0], rel=1e-12)
+    p = net_params(rng, 2, 1, 3)
+    loss, grads = two_layer_loss(p, X, y, 0.0)
+    scores = notes_net_forward(p["W1"], p["b1"], p["W2"], p["b2"], X)[1]
+    logp = scores - scores.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    assert loss == pytest.approx(-logp[np.arange(6), y].mean(), rel=1e-12)
+    assert grads["W1"].shape == (2, 1)
+
+
+@pytest.mark.parametrize("loss", ["sofmax", "SVM", None])
+def test_a_misspelt_loss_name_is_refused_not_trained_as_the_softmax(loss):
+    """A loss name that is not "softmax" or "svm" used to train the softmax loss without a word."""
+    from softmax.models import LinearModel, TwoLayerModel
+    from softmax.models.losses import make_loss
+
+    y = np.array([0, 1])
+    assert _refusal(make_loss, loss, y, 2) == f"loss must be one of softmax, svm, got {loss!r}"
+    for model in (LinearModel(loss), TwoLayerModel(3, loss)):
+        with pytest.raises(ValueError, match="loss must be one of"):
+            model.workspace(np.zeros((2, 2)), y, 2)
+
+
+def test_the_public_losses_are_the_softmax_where_they_say_so():
+    """softmax_loss and two_layer_loss compute the softmax loss, by default and by name (not the SVM)."""
+    from softmax.models import LinearModel, TwoLayerModel, softmax_loss
+    from softmax.models.losses import SoftmaxLoss
+
+    rng = np.random.RandomState(2)
+    W, b, X, y = rng.randn(2, 3), rng.randn(3), rng.randn(5, 2), np.array([0, 1, 2, 1, 0])
+    scores = X @ W + b
+    logp = scores - scores.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    assert softmax_loss(W, b, X, y, 0.0)[0] == pytest.approx(-logp[np.arange(5), y].mean(), rel=1e-12)
+    assert isinstance(LinearModel().workspace(X, y, 3).loss, SoftmaxLoss)
+    assert isinstance(TwoLayerModel(4).workspace(X, y, 3).loss, SoftmaxLoss)
 
 
 # -- softmax/models/two_layer.py -----------------------------------------------------------------------------------
@@ -1075,3 +1196,129 @@ def test_one_examples_path_is_the_notes_formulas_at_each_kept_iteration(loss):
             assert path["loss"][row] == pytest.approx(expected_loss, rel=1e-12, abs=1e-15), (index, t)
             np.testing.assert_allclose(path["dscores"][row], dscores / N, rtol=1e-11, atol=1e-17)
         assert ("p_y" in path) == (loss == "softmax")
+
+
+def test_a_snapshot_carries_the_runs_own_data_settings_log_and_end():
+    """What the page reads from a snapshot besides the numbers: the settings it started with, the points in their
+    own units and the transform to the model's inputs, the held-out points, the log, the loss at the start, and
+    whether and why the run stopped (a snapshot is not running unless the caller says so)."""
+    far = np.array([[120.0, 3.5], [80.0, 2.0], [150.25, 7.0], [95.0, 1.0], [130.0, 6.5], [99.0, 4.5]])
+    labels = np.array([1, 0, 1, 0, 1, 0])
+    config = Config(dataset="own", classes=2, test_share=0.34, iterations=12)
+    run = Run(config, (far, labels))
+    start = run.snapshot()
+    run.step(5)
+    run.change(run.config.with_changes(step_size=0.5))
+    snap = run.snapshot()
+    assert (start.running, snap.running, run.snapshot(True).running) == (False, False, True)
+    assert snap.start_config == config and snap.config == config.with_changes(step_size=0.5)
+    assert snap.log == (Change(5, {"step_size": 0.5}, ()),)
+    assert snap.initial_loss == start.loss and snap.loss != start.loss
+    test = np.isin(np.arange(6), np.flatnonzero(~np.isin(far[:, 0], snap.points[:, 0])))
+    np.testing.assert_array_equal(snap.test_points, far[test])
+    np.testing.assert_array_equal(snap.y_test, labels[test])
+    assert len(snap.test_points) == 2 and len(snap.points) == 4
+    np.testing.assert_array_equal(snap.points, far[~test])
+    center, scale = far.mean(axis=0), far.std(axis=0)  # the run standardizes all its points, held-out ones too
+    np.testing.assert_allclose(snap.transform(far), (far - center) / scale, rtol=1e-12)
+    np.testing.assert_allclose(snap.X_test, (far[test] - center) / scale, rtol=1e-12)
+    assert (snap.diverged, snap.stop_reason) == (False, None)
+    run.step(100)
+    assert run.snapshot().stop_reason == "reached the 12-iteration limit"
+    blown = Run(Config(step_size=1e6))
+    blown.step(50)
+    snap = blown.snapshot()
+    assert snap.diverged is True and snap.stop_reason.startswith("diverged: the loss ")
+
+
+def test_the_held_out_curve_ends_with_the_shown_iterations_own_figures_between_kept_rows():
+    """Past 1024 iterations the history keeps every other row; the iteration on show (now, or viewed) still ends
+    the held-out curve with its own test loss and accuracy, not a gap."""
+    run = Run(Config(test_share=0.2, iterations=2000))
+    run.step(1101)
+    for snap in (run.snapshot(), run.view(1001)):
+        assert snap.history.iteration[-1] == snap.iteration and snap.iteration % 2 == 1
+        assert (snap.history.test_loss[-1], snap.history.test_accuracy[-1]) == (snap.test_loss, snap.test_accuracy)
+        assert math.isfinite(snap.test_loss)
+
+
+def test_a_minibatch_run_on_an_empty_plane_steps_and_gets_its_first_points():
+    """Own points start from an empty plane: a minibatch run must take steps (with nothing to draw from) until a
+    student adds points."""
+    from softmax.points import add
+
+    run = Run(Config(dataset="own", batch_size=16, iterations=50))
+    assert run.step(3) == 3
+    run.edit(add(0.5, 0.5, 1))
+    assert run.step(3) == 3 and len(run.y) == 1
+
+
+def test_the_next_weights_with_a_batch_of_one_are_where_the_next_step_goes():
+    """The Explain tab's "next W": with minibatches of one example, the weights after the next update exactly
+    (the peek draws the same example the step then draws)."""
+    run = Run(Config(batch_size=1, iterations=100))
+    run.step(4)
+    shown = run.snapshot().next_params
+    run.step()
+    for name in ("W", "b"):
+        np.testing.assert_array_equal(shown[name], run.params[name])
+
+
+def test_checkpoints_over_the_byte_cap_thin_out_keeping_iteration_0_and_every_iteration_stays_exact(monkeypatch):
+    """The byte cap bounds a page's memory; at the cap exactly, nothing is dropped; over it every other checkpoint
+    goes, down to iteration 0's alone when one is all that fits, and views still replay exactly."""
+    import softmax.run as run_module
+
+    monkeypatch.setattr(run_module, "REPLAY_SECONDS", 0.0)  # a checkpoint at every iteration
+    config = Config(iterations=100)
+    one = run_module.checkpoint_bytes(Run(config).checkpoint())
+    monkeypatch.setattr(run_module, "CHECKPOINT_MAX_BYTES", 3 * one)
+    run = Run(config)
+    run.step(2)
+    assert [c.iteration for c in run.checkpoints] == [0, 1, 2]
+    run.step(1)
+    assert [c.iteration for c in run.checkpoints] == [0, 2]
+    run.step(3)
+    assert [c.iteration for c in run.checkpoints] == [0, 4]
+    monkeypatch.setattr(run_module, "CHECKPOINT_MAX_BYTES", one // 2)
+    small = Run(config)
+    small.step(9)
+    assert [c.iteration for c in small.checkpoints] == [0]
+    for t in (3, 8):
+        np.testing.assert_array_equal(small.view(t).theta, straight(config, [], t).theta)
+
+
+def test_two_edits_and_two_rewinds_bring_back_the_points_of_the_iteration_rewound_to():
+    """Rewinding past an edit puts the old points back, and a later rewind after a second edit does so again."""
+    from softmax.points import add
+
+    config = Config(iterations=1000)
+    run = Run(config)
+    run.step(10)
+    run.edit(add(0.9, -0.9, 2))
+    run.step(10)
+    run.rewind(5)
+    assert len(run.y) == 300
+    run.step(20)
+    run.edit(add(-0.9, 0.9, 1))
+    run.step(5)
+    run.rewind(15)
+    assert len(run.y) == 300 and run.log == []
+    np.testing.assert_array_equal(run.theta, straight(config, [], 15).theta)
+    run.step(5)
+    np.testing.assert_array_equal(run.theta, straight(config, [], 20).theta)
+
+
+def test_a_replay_of_a_students_own_points_trains_on_those_points():
+    from softmax.points import add
+
+    points = (np.array([[0.2, 0.1], [-0.4, 0.6], [0.7, -0.3]]), np.array([0, 1, 1]))
+    config = Config(dataset="own", classes=2, iterations=100)
+    log = [Change(4, {}, (add(0.1, 0.1, 0),))]
+    again = replay(config, log, 9, points)
+    run = Run(config, points)
+    run.step(4)
+    run.edit(add(0.1, 0.1, 0))
+    run.step(5)
+    assert len(again.y) == 4
+    np.testing.assert_array_equal(again.theta, run.theta)

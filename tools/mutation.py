@@ -75,16 +75,18 @@ EQUIVALENT: dict[str, str] = {
     "softmax.gradcheck.x_check_gradient__mutmut_190": "None instead of np.nan assigned into a float array is NaN",
     "softmax.gradcheck.x__ro__mutmut_5": "np.array copies by default: copy=True dropped changes nothing",
     "softmax.gradcheck.x__ro__mutmut_7": "writeable = None is falsy: read-only as with False",
+    # softmax/models/base.py
+    "softmax.models.base.xǁWorkspaceǁrun__mutmut_1": "a default in the Workspace Protocol's signature, whose body "
+    "never runs: the models' own workspaces define run",
     # softmax/models/linear.py
     "softmax.models.linear.xǁLinearWorkspaceǁ__init____mutmut_1": "delta's default: LinearModel.workspace always "
     "passes its own delta",
-    **{f"softmax.models.linear.xǁLinearModelǁ__init____mutmut_{n}": "the loss's default name misspelt: every name but "
-       "'svm' is the softmax loss (make_loss, extended)" for n in (1, 2)},
     "softmax.models.linear.xǁLinearModelǁinit__mutmut_1": "notes' default: every caller passes it",
     "softmax.models.linear.xǁLinearModelǁscores__mutmut_11": "reshape(D + 1, -2): numpy takes any negative size as "
     "'whatever fits', as -1",
     "softmax.models.linear.xǁLinearModelǁextended__mutmut_14": "self.delta dropped for the default 1.0: no setting "
     "makes the SVM's margin other than 1, so self.delta is always 1.0",
+    "softmax.models.x_two_layer_loss__mutmut_28": "the loss name dropped: TwoLayerModel's default is 'softmax'",
     # softmax/export.py
     **{f"softmax.export.x__message__mutmut_{n}": "another placeholder (None or 918273646): any value that appears once "
        "in the line is replaced by %d the same way" for n in (1, 2)},
@@ -126,6 +128,34 @@ EQUIVALENT: dict[str, str] = {
     "softmax.explain.x_notes_lines__mutmut_542": "the linear model's value for the net's accuracy-block hidden_layer "
     "line, which the linear loop does not have: never shown",
     "softmax.explain.x_notes_lines__mutmut_461": "astype(None) is astype(float64): the same 0/1 floats",
+    # softmax/config.py
+    "softmax.config.x_slider_values__mutmut_21": "one more decade above the range: its values lie above hi and are "
+    "filtered out",
+    # softmax/run.py
+    **{f"softmax.run.xǁRunǁ_gradient_for_update__mutmut_{n}": "the minibatch pass's accuracy counted or not: only "
+       "its gradient is read (speed only)" for n in (22, 25, 26)},
+    **{f"softmax.run.xǁRunǁ_step__mutmut_{n}": "which steps count the accuracy in their pass: _record counts it itself "
+       "(Run.result) for every row the history keeps, so this flag only saves work" for n in (12, 14, 15, 22)},
+    "softmax.run.xǁRunǁ_step__mutmut_41": ">= for > against the blow-up bound: differs only for a loss equal to "
+    "BLOWUP_FACTOR times its reference to the last bit",
+    "softmax.run.xǁRunǁtest_result__mutmut_21": "the held-out pass at reg 1: its data loss and accuracy, all that "
+    "is read, do not depend on reg",
+    "softmax.run.xǁRunǁtrajectory__mutmut_43": "as test_result_21: one example's data loss, dscores and p_y do not "
+    "depend on reg",
+    "softmax.run.xǁRunǁtrajectory__mutmut_14": "max(N, 2) for max(N, 1): N is 0 only without points, and then there "
+    "is no example to follow",
+    "softmax.run.xǁRunǁrestore__mutmut_20": "the minibatch stream's cached state dropped: checkpoint() reads the same "
+    "state from the stream (speed only)",
+    "softmax.run.xǁRunǁview__mutmut_26": "spacing / FINE for // FINE: both spacings are powers of two, so the quotient "
+    "is exact or below 1, where max(1, ...) makes both 1",
+    "softmax.run.xǁRunǁview__mutmut_37": "<= for < : raising the cap to the viewed iteration when it already is that "
+    "changes nothing",
+    **{f"softmax.run.xǁRunǁrewind__mutmut_{n}": "the timeline counter -= 1 or += 2: any new value marks the old "
+       "timeline's recent states stale" for n in (13, 14)},
+    "softmax.run.xǁRunǁ_clone__mutmut_9": "'' for None as the scratch run's stream state: view() restores a "
+    "checkpoint, which sets it, before any step",
+    **{f"softmax.run.xǁRunǁ_clone__mutmut_{n}": "the scratch run's own history (its steps write to it, but a view "
+       "freezes the source run's history): never read" for n in (21, 22, 24, 25, 26, 27)},
 }
 
 KILLED = {"killed", "timeout", "caught by type check"}

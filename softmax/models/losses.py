@@ -116,4 +116,6 @@ LOSSES = {"softmax": SoftmaxLoss, "svm": SVMLoss}
 
 def make_loss(name: str, y: np.ndarray, K: int, delta: float = 1.0) -> SoftmaxLoss | SVMLoss:
     """The named loss's buffers for labels y (N,) and K classes (delta: the SVM's margin)."""
+    if name not in LOSSES:  # a misspelt name would otherwise train the softmax loss without a word
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}")
     return SVMLoss(y, K, delta) if name == "svm" else SoftmaxLoss(y, K)
