@@ -286,3 +286,54 @@ def test_a_network_blip_resumes_the_run_and_its_stream_with_a_new_token(server, 
         await tab.close()
 
     loop.run_until_complete(check())
+
+
+class _Socket:
+    """The parts of a Starlette WebSocket the endpoint uses: a local client with a valid token and Origin."""
+
+    def __init__(self, token: str) -> None:
+        self.query_params = {"token": token}
+        self.headers = {"origin": "http://127.0.0.1:8501", "host": "127.0.0.1:8501"}
+        self.client = None
+        self.closed: int | None = None
+
+    async def accept(self) -> None:
+        pass
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = code
+
+    async def receive(self) -> dict:
+        await asyncio.Event().wait()  # the board sends nothing
+
+
+@pytest.mark.parametrize("raised,level,says", [
+    (ValueError("a chart's figure could not be diffed"), "WARNING", "ended by an error"),
+    (TimeoutError(), "INFO", "a frame took over 30 s to leave"),
+    (ConnectionResetError(), "INFO", "the client went (ConnectionResetError)"),
+])
+def test_a_stream_ended_by_an_error_says_so_in_the_servers_log(monkeypatch, caplog, raised, level, says):
+    """The stream's loop must not swallow its own faults: a bug is logged with its traceback, a client that left
+    or fell behind in one line; the hub's count of open streams comes back either way."""
+    import logging
+
+    from testing.frames import FakeSeat
+    from ui import sessions, stream
+
+    async def failing(ws, token, generation, limits) -> None:
+        raise raised
+
+    seat = FakeSeat()
+    seat.address = sessions.LOCAL
+    token = stream.HUB.issue(seat)
+    monkeypatch.setattr(stream, "pump", failing)
+    caplog.set_level(logging.INFO, logger="ui.stream")
+    try:
+        before = stream.HUB.open
+        asyncio.run(stream.endpoint(_Socket(token), limits=None))
+        assert stream.HUB.open == before
+    finally:
+        stream.HUB.revoke(token)
+    [record] = [r for r in caplog.records if r.name == "ui.stream"]
+    assert record.levelname == level and says in record.getMessage()
+    assert (record.exc_info is not None) == (level == "WARNING")

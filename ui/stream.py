@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
 import time
@@ -47,6 +48,7 @@ BUILDERS = 2  # threads building frames, for every stream of the process (Python
 HIDDEN_S = 1.0  # a chart the board has off screen is built at most this often (board.js: HIDDEN_MS)
 POLICY = 1008  # close code: no valid token, a foreign Origin, or input sent
 
+log = logging.getLogger(__name__)
 _pool = ThreadPoolExecutor(max_workers=BUILDERS, thread_name_prefix="softmax-frame")
 _mounted: str | None = None  # the route's path, once app.py has mounted it
 
@@ -292,13 +294,29 @@ async def endpoint(ws: WebSocket, limits: ServerLimits) -> None:
                 await ws.close(POLICY, "this stream takes no input")
         elif sender in done:
             sender.result()  # (raises what ended it)
-    except Exception:  # a client gone mid-send, a send that timed out: nothing to tell anyone
-        pass
+    except Exception as exc:  # nothing to tell the client, which has gone or is dropped: the log says why
+        gone = _client_gone(exc)
+        if gone:
+            log.info("stream of %s ended: %s", client_address(ws), gone)
+        else:  # a bug (a frame that could not be built or sent): the stream ends, the page falls back to reruns
+            log.warning("stream of %s ended by an error", client_address(ws), exc_info=exc)
     finally:
         for task in (sender, reader):
             task.cancel()
         await asyncio.gather(sender, reader, return_exceptions=True)
         HUB.open -= 1
+
+
+def _client_gone(exc: BaseException) -> str | None:
+    """Why a stream ended without a fault of ours (the client went, or fell SEND_TIMEOUT behind); None for
+    anything else."""
+    from starlette.websockets import WebSocketDisconnect
+
+    if isinstance(exc, TimeoutError):  # (asyncio.wait_for raises it; an OSError, so tested first)
+        return f"a frame took over {SEND_TIMEOUT:g} s to leave"
+    if isinstance(exc, (WebSocketDisconnect, OSError)):  # (uvicorn's ClientDisconnected is an OSError)
+        return f"the client went ({type(exc).__name__})"
+    return None
 
 
 def stream_route(limits: ServerLimits, base_url_path: str | None = None) -> WebSocketRoute:
