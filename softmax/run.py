@@ -102,13 +102,14 @@ class Run:
             points, labels = make_data(config, rng)
             self.transform = Transform(features)
         else:  # a user's points: checked once here, so the arithmetic can trust them
-            data = data if data is not None else (np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
-            raw = np.asarray(data[0], dtype=float).reshape(-1, 2)
-            points = validate.features(raw) if len(raw) else raw
+            raw, labels = data if data is not None else ((), ())
+            points = validate.features(raw) if np.size(raw) else np.zeros((0, 2))
+            if points.shape[1] != 2:
+                raise ValueError(f"points must have shape (N, 2), got shape {points.shape}")
             if len(points) and np.abs(points).max() > userpoints.MAX_COORDINATE:
                 raise ValueError(f"points must lie within ±{userpoints.MAX_COORDINATE:g}, got "
                                  f"{np.abs(points).max():g}")
-            labels = validate.labels(data[1], len(points), config.classes)
+            labels = validate.labels(labels, len(points), config.classes)
             self.transform = standardizing(points, features)
         self.config = self.start_config = config
         self.max_points = max_points

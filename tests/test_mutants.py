@@ -1322,3 +1322,39 @@ def test_a_replay_of_a_students_own_points_trains_on_those_points():
     run.step(5)
     assert len(again.y) == 4
     np.testing.assert_array_equal(again.theta, run.theta)
+
+
+def test_own_points_of_the_wrong_shape_are_refused_and_an_empty_plane_takes_its_first_point():
+    """A table of three columns used to be read two numbers at a time, as other points; now it is refused. No points
+    at all is an empty plane of (0, 2) points, which trains once a point is added."""
+    from softmax.points import add
+
+    with pytest.raises(ValueError) as refused:
+        Run(Config(dataset="own"), (np.ones((4, 3)), np.zeros(4, dtype=np.int64)))
+    assert str(refused.value) == "points must have shape (N, 2), got shape (4, 3)"
+    for empty in (None, ([], []), (np.zeros((0, 2)), np.zeros(0))):
+        run = Run(Config(dataset="own", classes=2, iterations=10), empty)
+        assert run.points.shape == (0, 2) and run.points.dtype == np.float64 and run.y.dtype == np.int64
+        run.edit(add(0.5, -0.5, 1))
+        assert run.step(2) == 2 and run.X.shape == (1, 2)
+
+
+@pytest.mark.parametrize("model", ["linear", "two-layer"])
+@pytest.mark.parametrize("huge", [1e300, np.inf])
+def test_a_run_whose_weights_overflow_stops_without_a_numpy_warning(monkeypatch, model, huge):
+    """No setting gets there (the blow-up bound stops a run first), but an update that overflowed the weights
+    (their squares, the scores) must be undone with "diverged" and no word from numpy, as the step promises."""
+    real = Run._gradient_for_update
+
+    def overflow_at_5(self):  # a gradient that sends every weight to +huge (sgd: theta -= step_size * grad)
+        grad = real(self)
+        return np.full_like(grad, -huge / self.config.step_size) if self.iteration == 5 else grad
+
+    monkeypatch.setattr(Run, "_gradient_for_update", overflow_at_5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = Run(Config(model=model, hidden=10, reg=0.5, iterations=100))
+        run.step(100)
+        snap = run.snapshot()
+    assert snap.stop_reason == "diverged: the loss became infinite" and snap.iteration == 5
+    assert math.isfinite(snap.loss)
