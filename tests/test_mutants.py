@@ -972,6 +972,28 @@ def test_a_setting_is_written_exactly_and_read_back_equal():
         assert type(value) is not float or float(text) == value
 
 
+@pytest.mark.parametrize("settings,message", [
+    ({"features": "x2sq,x1sq"}, "features must be a comma list of x1sq, x2sq, x1x2, sinx1, sinx2 in that order, "
+                                "got 'x2sq,x1sq'"),
+    ({"features": 3}, "features must be a comma list of x1sq, x2sq, x1x2, sinx1, sinx2 in that order, got 3"),
+    ({"model": "tree"}, "model must be one of linear, two-layer, got 'tree'"),
+    ({"classes": 2.5}, "classes must be a whole number, got 2.5"),
+    ({"classes": True}, "classes must be a whole number, got True"),
+    ({"seed": 1.0}, "seed must be a whole number, got 1.0"),
+    ({"step_size": "big"}, "step_size must be a number, got 'big'"),
+    ({"step_size": True}, "step_size must be a number, got True"),
+    ({"reg": -1.0}, "reg must be 0 or between 1e-05 and 10, got -1"),
+    ({"batch_size": -3}, "batch_size must be 0 or between 1 and 10000, got -3"),
+    ({"step_size": 0.0}, "step_size must be between 0.0001 and 1000000, got 0"),
+    ({"test_share": 0.95}, "test_share must be between 0 and 0.5, got 0.95"),
+])
+def test_a_bad_setting_is_refused_with_a_message_that_names_it_its_kind_and_its_range(settings, message):
+    """What the CLI and the API say to a bad setting, word for word (written here, not read from the module)."""
+    with pytest.raises(ValueError) as refused:
+        Config(**settings)
+    assert str(refused.value) == message
+
+
 # -- softmax/run.py --------------------------------------------------------------------------------------------------
 def straight(config: Config, steps: list[tuple[int, dict]], until: int) -> Run:
     """The run trained straight to ``until``, with each (iteration, settings) change made on the way."""
@@ -1358,3 +1380,31 @@ def test_a_run_whose_weights_overflow_stops_without_a_numpy_warning(monkeypatch,
         snap = run.snapshot()
     assert snap.stop_reason == "diverged: the loss became infinite" and snap.iteration == 5
     assert math.isfinite(snap.loss)
+
+
+def test_make_model_defaults_to_the_case_studys_linear_softmax_and_names_a_bad_loss():
+    from softmax.models import LinearModel, make_model
+
+    model = make_model()
+    assert isinstance(model, LinearModel) and model.loss == "softmax"
+    net = make_model("two-layer")
+    assert (net.H, net.loss) == (100, "softmax")
+    assert _refusal(make_model, "linear", "hinge") == "loss must be one of softmax, svm, got 'hinge'"
+
+
+def test_a_test_share_of_one_point_holds_out_that_point():
+    """30 points at a share of 0.04: 1.2 rounds to one held-out point (not none)."""
+    run = Run(Config(points_per_class=10, test_share=0.04))
+    assert (len(run.y_test), len(run.y)) == (1, 29)
+
+
+def test_rewinding_to_the_iteration_a_run_diverged_at_keeps_it_diverged(monkeypatch):
+    import softmax.run as run_module
+
+    monkeypatch.setattr(run_module, "REPLAY_SECONDS", 0.0)  # a checkpoint at every iteration
+    run = Run(Config(step_size=1e6, iterations=100))
+    run.step(100)
+    stopped, reason = run.iteration, run.stop_reason
+    assert run.diverged and stopped < 100
+    run.rewind(stopped)
+    assert (run.diverged, run.stop_reason, run.step(5)) == (True, reason, 0)

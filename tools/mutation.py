@@ -131,7 +131,28 @@ EQUIVALENT: dict[str, str] = {
     # softmax/config.py
     "softmax.config.x_slider_values__mutmut_21": "one more decade above the range: its values lie above hi and are "
     "filtered out",
+    **{f"softmax.config.x__kind__mutmut_{n}": "the default kind's name: _problem and coerce only ever compare a "
+       "kind with 'int' and 'float'" for n in (2, 4, 13, 14)},
+    "softmax.config.x__problem__mutmut_42": "kind != 'float' for == 'float': an int setting that is not a whole "
+    "number was refused by the line before, and every text setting has choices or options, checked before that",
     # softmax/run.py
+    # Performance only: how many checkpoints a run keeps, and how far apart (memory and the time a view replays),
+    # from an estimate of a step's cost. Any spacing and capacity replays every iteration exactly (the tests of
+    # view and rewind check the numbers at every spacing); bench/scrub.py measures the time.
+    **{f"softmax.run.xǁRunǁstep_seconds__mutmut_{n}": "a step's estimated cost: sets the checkpoints' spacing "
+       "only (performance)" for n in (2, 3, 8, 14, 15, 16, 17, 18, 26)},
+    **{f"softmax.run.xǁRunǁ_set_capacity__mutmut_{n}": "the checkpoints' count and spacing: memory and replay "
+       "time only (performance)" for n in (4, 5, 11, 16, 17, 25, 33, 36, 43, 44, 45)},
+    **{f"softmax.run.xǁRunǁ_load__mutmut_{n}": "the capacity not re-estimated for new points: spacing only "
+       "(performance)" for n in (2, 6, 7)},
+    "softmax.run.xǁRunǁ_record__mutmut_4": "the held-out figures computed at rows the history does not keep: "
+    "the same values, unused (performance)",
+    "softmax.run.xǁRunǁcheckpoint__mutmut_1": "the stream's cached state ignored: read from the stream again, the "
+    "same state (performance)",
+    "softmax.run.xǁRunǁcheckpoint__mutmut_23": "scratch=None is falsy: the checkpoint leaves out the optimizer's "
+    "scratch buffer as with False",
+    "softmax.run.x__copy_state__mutmut_1": "the optimizer's scratch buffer left out of next_theta's copy: the "
+    "optimizers make one when it is missing (it holds no state)",
     **{f"softmax.run.xǁRunǁ_gradient_for_update__mutmut_{n}": "the minibatch pass's accuracy counted or not: only "
        "its gradient is read (speed only)" for n in (22, 25, 26)},
     **{f"softmax.run.xǁRunǁ_step__mutmut_{n}": "which steps count the accuracy in their pass: _record counts it itself "
