@@ -124,7 +124,7 @@ class ServerLimits:
     stream: int = 0
     # 1: after a full first frame, a stream's frames carry only what changed in the figures (docs/stream.md);
     # 0: every frame whole (as before, and the benchmarks' baseline). Opt-in for now: under 100 simulated
-    # students one stream in a hundred was once seen to go 30-40 s without a frame, cause not found yet.
+    # students one stream in a hundred was twice seen to go 30-40 s without a frame, cause not found yet.
     stream_deltas: int = 0
     frame_ancestors: tuple[str, ...] = ()
 
