@@ -1408,3 +1408,31 @@ def test_rewinding_to_the_iteration_a_run_diverged_at_keeps_it_diverged(monkeypa
     assert run.diverged and stopped < 100
     run.rewind(stopped)
     assert (run.diverged, run.stop_reason, run.step(5)) == (True, reason, 0)
+
+
+def test_make_model_refuses_a_bad_width_or_name_and_takes_a_net_of_one_unit():
+    from softmax.models import make_model
+
+    for hidden in (0, 2.5, True, "100"):
+        assert _refusal(make_model, "two-layer", hidden=hidden) == f"hidden must be a whole number >= 1, got {hidden!r}"
+    assert make_model("two-layer", hidden=1).H == 1 and make_model("two-layer", hidden=np.int64(3)).H == 3
+    assert _refusal(make_model, "tree") == "model must be one of linear, two-layer, got 'tree'"
+
+
+def test_own_points_are_checked_once_when_the_run_is_built():
+    """Coordinates up to 1e12 are taken (the page's bound), labels must be classes of the run; each refusal
+    names what is wrong."""
+    from softmax.points import MAX_COORDINATE
+
+    y = np.array([0, 1])
+    config = Config(dataset="own", classes=2)
+    assert Run(config, (np.array([[MAX_COORDINATE, 0.0], [0.0, -MAX_COORDINATE]]), y)).points.max() == MAX_COORDINATE
+    assert _refusal(Run, config, (np.array([[2e12, 0.0], [0.0, 1.0]]), y)) == "points must lie within ±1e+12, got 2e+12"
+    assert _refusal(Run, config, (np.zeros((2, 2)), np.array([0, 3]))) == "y must hold labels 0..1 (K = 2), got 3"
+
+
+def test_a_new_run_has_no_stop_reason_and_held_out_curves_exactly_when_it_holds_points_out():
+    run = Run(Config(iterations=10))
+    assert run.stop_reason is None and run.snapshot().history.test_loss is None
+    one = Run(Config(points_per_class=10, test_share=0.04)).snapshot()  # one held-out point
+    assert len(one.y_test) == 1 and len(one.history.test_loss) == 1 and math.isfinite(one.history.test_loss[0])

@@ -86,7 +86,7 @@ EQUIVALENT: dict[str, str] = {
     "'whatever fits', as -1",
     "softmax.models.linear.xǁLinearModelǁextended__mutmut_14": "self.delta dropped for the default 1.0: no setting "
     "makes the SVM's margin other than 1, so self.delta is always 1.0",
-    "softmax.models.x_two_layer_loss__mutmut_28": "the loss name dropped: TwoLayerModel's default is 'softmax'",
+    "softmax.models.x_two_layer_loss__mutmut_30": "the loss name dropped: TwoLayerModel's default is 'softmax'",
     # softmax/export.py
     **{f"softmax.export.x__message__mutmut_{n}": "another placeholder (None or 918273646): any value that appears once "
        "in the line is replaced by %d the same way" for n in (1, 2)},
@@ -171,6 +171,8 @@ EQUIVALENT: dict[str, str] = {
     "is exact or below 1, where max(1, ...) makes both 1",
     "softmax.run.xǁRunǁview__mutmut_37": "<= for < : raising the cap to the viewed iteration when it already is that "
     "changes nothing",
+    "softmax.run.xǁRunǁ__init____mutmut_118": "the timeline counter's first value: it is only ever compared with "
+    "a scratch run's copy of it",
     **{f"softmax.run.xǁRunǁrewind__mutmut_{n}": "the timeline counter -= 1 or += 2: any new value marks the old "
        "timeline's recent states stale" for n in (13, 14)},
     "softmax.run.xǁRunǁ_clone__mutmut_9": "'' for None as the scratch run's stream state: view() restores a "
