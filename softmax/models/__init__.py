@@ -12,7 +12,7 @@ import numpy as np
 from .. import validate
 from .base import Layout, Model, Params, PassResult, Workspace
 from .linear import LinearModel
-from .losses import LOSSES, SoftmaxLoss, SVMLoss
+from .losses import LOSSES, SoftmaxLoss, SVMLoss, check_loss
 from .two_layer import TwoLayerModel
 
 MODELS = ("linear", "two-layer")
@@ -20,8 +20,7 @@ MODELS = ("linear", "two-layer")
 
 def make_model(name: str = "linear", loss: str = "softmax", hidden: int = 100) -> Model:
     """The model called ``name`` ("linear" or "two-layer") with the named loss ("softmax" or "svm")."""
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    check_loss(loss)
     if name == "linear":
         return LinearModel(loss)
     if name == "two-layer":

@@ -114,8 +114,13 @@ class SVMLoss:
 LOSSES = {"softmax": SoftmaxLoss, "svm": SVMLoss}
 
 
+def check_loss(name: str) -> None:
+    """Raise ValueError unless ``name`` is one of LOSSES (a misspelt name must not train the softmax loss)."""
+    if name not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}")
+
+
 def make_loss(name: str, y: np.ndarray, K: int, delta: float = 1.0) -> SoftmaxLoss | SVMLoss:
     """The named loss's buffers for labels y (N,) and K classes (delta: the SVM's margin)."""
-    if name not in LOSSES:  # a misspelt name would otherwise train the softmax loss without a word
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}")
+    check_loss(name)
     return SVMLoss(y, K, delta) if name == "svm" else SoftmaxLoss(y, K)
