@@ -16,8 +16,9 @@ after it:
   where the session-release hooks run, plus no-op calls for messages still queued to it), timed
   inside the server by bench/probes/sitecustomize.py: every other connection waits for it, and
   unlike the health latency it hardly depends on what else the machine is doing;
-- how long until the server's thread count is back to where it was before Start (the training
-  threads have ended).
+- how long until the server's thread count is back to where it was before Start, plus the survivors'
+  training (for a checkout with a training thread per run: until the dropped runs' threads have
+  ended; since the runs share one thread, ``softmax.runner``, there are none to end and this is ~0).
 
     python -m bench.mass_disconnect                          # N = 10, 30, 50 on this checkout
     python -m bench.mass_disconnect --root /tmp/before       # the same against another checkout

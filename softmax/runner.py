@@ -1,14 +1,20 @@
-"""A run in a background thread that a page can watch: pacing, pause, the process-wide limit.
+"""Runs trained in the background that a page can watch: pacing, pause, the process-wide limit.
 
-The training thread never calls Streamlit: it steps the ``Run`` under a lock and marks the
-state stale; a reader takes ``trainer.snapshot``, which copies the state (once) when it is
-stale. Nothing here waits for the training thread on the caller's behalf except ``pause()``
-and ``step()``: ``suspend()``, which a server calls on its event loop when a page
-disconnects, only signals the thread, which stops itself.
+One thread (``softmax-trainer``) steps every running trainer of the process in turn, each by the
+iterations its speed has made due, then rests. It never calls Streamlit: it steps a ``Run`` under
+that trainer's lock and marks the state stale; a reader takes ``trainer.snapshot``, which copies
+the state (once) when it is stale. Nothing here waits for the training thread on the caller's
+behalf except ``pause()`` and ``step()`` (for the batch in progress, <= 10 ms): ``suspend()``,
+which a server calls on its event loop when a page disconnects, only signals.
+
+One thread rather than one per run: on this kind of machine a thread's wake-up costs more than
+a step of the linear model, and 50 runs each waking 50 times a second spent a whole core on
+waking (``python -m bench.pacer``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -19,6 +25,11 @@ from .points import Edit
 from .run import MAX_POINTS, Run, quiet
 from .snapshot import Snapshot
 
+log = logging.getLogger("softmax.runner")
+
+TICK = 0.02  # seconds between the training thread's rounds over the running trainers
+BATCH = 0.01  # at most this much work per trainer per round: keeps pause() prompt and the state fresh
+
 
 class TooManyTrainers(RuntimeError):
     """Raised by ``start()`` when the process-wide limit of running trainers is reached."""
@@ -28,14 +39,14 @@ class Trainer:
     """One run, stepped by hand or by a background thread.
 
     ``step()`` is the plain, synchronous API (tests, command line); ``start()`` and ``pause()``
-    run steps on a daemon thread at ``config.speed`` iterations per second until
+    have the process's training thread step it at ``config.speed`` iterations per second until
     ``config.iterations`` is reached, the loss blows up, or ``max_seconds`` of running pass.
-    The thread exists only while running.
+    The thread exists only while some trainer runs.
     """
 
     max_running: int = 64  # process-wide limit on running trainers; the app sets it
     # Seconds of training per second of wall time for all running trainers of the process together (the
-    # app sets it): each runner rests between its batches so that its own part is train_share / running.
+    # app sets it): the training thread rests after each round so that it works at most that share.
     train_share: float = float("inf")
     max_points: int = MAX_POINTS  # points a run of a user's own may hold (the app sets the server's limit)
     _running: set[Trainer] = set()
@@ -46,8 +57,9 @@ class Trainer:
         self.max_seconds = max_seconds
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop.set()  # not running
         self._resume_later = False
+        self._pace: tuple[Run, float, int, float, float] | None = None  # run, ref. time and iteration, speed, start
         self._data = data
         self._run = Run(config or Config(), data, self.max_points)
         self._publish()
@@ -76,8 +88,7 @@ class Trainer:
 
     @property
     def running(self) -> bool:
-        t = self._thread
-        return t is not None and t.is_alive() and not self._stop.is_set()
+        return not self._stop.is_set()
 
     @property
     def finished(self) -> bool:
@@ -152,7 +163,7 @@ class Trainer:
 
     # -- the background runner --------------------------------------------------------------
     def start(self) -> bool:
-        """Run in a background thread. Returns False (and does nothing) if it is running or finished.
+        """Have the training thread run it. Returns False (and does nothing) if it is running or finished.
 
         Raises TooManyTrainers when the process-wide limit of running trainers is reached.
         """
@@ -160,32 +171,32 @@ class Trainer:
             if self.running or self.finished:
                 return False
             with Trainer._running_lock:
-                # (self may still be listed: its previous thread, suspended without waiting, is ending)
-                if self not in Trainer._running and len(Trainer._running) >= Trainer.max_running:
+                if len(Trainer._running) >= Trainer.max_running:
                     raise TooManyTrainers(
                         f"{len(Trainer._running)} runs are training on this server, its limit; "
                         "try again in a minute or step by hand"
                     )
                 Trainer._running.add(self)
-                self._stop = threading.Event()  # under the registry's lock: see _loop's finally
             self._run.stop_reason = None
-            self._thread = threading.Thread(target=self._loop, args=(self._stop,), daemon=True,
-                                            name="softmax-trainer")
-            self._thread.start()
+            self._pace = None
+            self._stop = threading.Event()
             self._stale = True  # the snapshot says whether it is running
-            return True
+        _pacer.wake()
+        return True
 
     def pause(self, wait: bool = True) -> None:
-        """Stop the background thread. With ``wait``, returns once it has ended (well within 0.2 s);
-        without, only signals it: the thread ends by itself after its current batch (<= 10 ms of work).
+        """Stop training. With ``wait``, returns once no step of it is in progress (<= one batch, 10 ms);
+        without, only signals: the training thread leaves it after its current batch.
 
         Not for a server's event loop: there, call ``suspend()``, which does not wait.
         """
         self._stop.set()
         self._stale = True
-        t = self._thread
-        if wait and t is not None and t is not threading.current_thread():
-            t.join(timeout=1.0)
+        with Trainer._running_lock:
+            Trainer._running.discard(self)
+        if wait and threading.current_thread() is not _pacer.thread:
+            with self._lock:  # the training thread steps under it, and checks the signal first
+                pass
 
     stop = pause
 
@@ -202,58 +213,89 @@ class Trainer:
         """Start again if ``suspend()`` found it running; may raise TooManyTrainers."""
         if self._resume_later:
             self._resume_later = False
-            self.start()  # (the suspended thread may still be ending its batch: it leaves on its own)
+            self.start()  # (waits for a batch the training thread may still be taking)
 
-    def _loop(self, stop: threading.Event) -> None:
-        run = self._run
-        started = time.monotonic()
-        ref_time, ref_iter, speed = started, run.iteration, run.config.speed
-        try:
-            while not stop.is_set():
-                now, cpu = time.monotonic(), time.thread_time()
-                with self._lock:
-                    if run is not self._run:  # reset while this thread was waking: the old run is gone
-                        break
-                    if run.config.speed != speed or run.iteration < ref_iter:
-                        ref_time, ref_iter, speed = now, run.iteration, run.config.speed
-                    due = int((now - ref_time) * speed) - (run.iteration - ref_iter)
-                    if due > speed * 0.25:  # fell behind (busy machine): don't burst to catch up
-                        ref_time, ref_iter, due = now, run.iteration, 1
-                    stepped = 0
-                    # At most ~10 ms of work per batch keeps pause() prompt and the state fresh.
-                    with quiet():
-                        while stepped < due and not run.finished and time.monotonic() - now < 0.01:
-                            run._step()
-                            stepped += 1
-                    # this thread's own CPU time: wall time would count the waits for Python's lock too
-                    busy = time.thread_time() - cpu
-                    if now - started > self.max_seconds:
-                        run.stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
-                        stop.set()
-                    if run.finished:
-                        stop.set()
-                    if stepped:
-                        self._stale = True
-                stop.wait(max(min(0.02, 1.0 / speed), self._rest(busy)))
-        finally:
-            stop.set()  # whatever ended the loop: from now on this thread counts as not running
-            with Trainer._running_lock:
-                # A run suspended without waiting may be started again (a reconnect) before this
-                # thread has ended: only the thread of the latest start() leaves the registry.
-                if self._stop is stop:
-                    Trainer._running.discard(self)
-            self._stale = True  # the next reader publishes "not running"
+    def _advance(self, now: float) -> None:
+        """One round of the training thread: take the iterations this run's speed has made due since its
+        last round (at most BATCH seconds of them), or leave the running set if it was stopped."""
+        with self._lock:
+            run = self._run
+            if self._stop.is_set():
+                return
+            if self._pace is None or self._pace[0] is not run:  # started, or reset while running
+                self._pace = (run, now, run.iteration, run.config.speed, now)
+            _, ref_time, ref_iter, speed, started = self._pace
+            if run.config.speed != speed or run.iteration < ref_iter:  # a new speed, or a rewind
+                ref_time, ref_iter, speed = now, run.iteration, run.config.speed
+            due = int((now - ref_time) * speed) - (run.iteration - ref_iter)
+            if due > speed * 0.25:  # fell behind (busy machine): don't burst to catch up
+                ref_time, ref_iter, due = now, run.iteration, 1
+            self._pace = (run, ref_time, ref_iter, speed, started)
+            stepped = 0
+            with quiet():
+                while stepped < due and not run.finished and time.monotonic() - now < BATCH:
+                    run._step()
+                    stepped += 1
+            over = now - started > self.max_seconds
+            if over:
+                run.stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
+            if stepped:
+                self._stale = True
+            if run.finished or over:
+                self.pause(wait=False)
 
     @classmethod
     def _rest(cls, busy: float) -> float:
-        """How long a runner that just worked ``busy`` seconds rests, so that it works at most its part of the
-        process's training share: busy / (busy + rest) <= train_share / running. (A run that cannot keep its
-        speed within its part slows down; the pacing above does not let it burst to catch up.)"""
-        part = cls.train_share / max(cls.running_count(), 1)
-        return busy * (1.0 / part - 1.0) if part < 1.0 else 0.0
+        """How long the training thread rests after a round of ``busy`` seconds, so that it works at most the
+        process's training share: busy / (busy + rest) <= train_share. (Runs that cannot keep their speed
+        within it slow down together; the pacing above does not let them burst to catch up.)"""
+        return busy * (1.0 / cls.train_share - 1.0) if cls.train_share < 1.0 else 0.0
 
     @classmethod
     def running_count(cls) -> int:
         """How many trainers are running in this process."""
         with cls._running_lock:
             return len(cls._running)
+
+
+class _Pacer:
+    """The process's training thread: every TICK, one round over the running trainers, then a rest.
+
+    Started by the first ``Trainer.start()``, it ends by itself when no trainer runs.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """A trainer was added to the running set: make sure a thread takes it."""
+        with self._lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, daemon=True, name="softmax-trainer")
+                self.thread.start()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock, Trainer._running_lock:
+                trainers = list(Trainer._running)
+                if not trainers:  # (a start() adds first, then wakes: it starts a new thread)
+                    self.thread = None
+                    return
+            begun, cpu = time.monotonic(), time.thread_time()
+            for trainer in trainers:
+                try:
+                    trainer._advance(time.monotonic())
+                except Exception:  # one run's fault must not stop the others: it stops alone, and says so
+                    log.exception("a training run failed and was stopped")
+                    trainer._run.stop_reason = "stopped by an error on the server"
+                    trainer.pause(wait=False)
+            # this thread's own CPU time: wall time would count the waits for Python's lock too
+            busy = time.thread_time() - cpu
+            self._wake.clear()
+            self._wake.wait(max(TICK - (time.monotonic() - begun), Trainer._rest(busy)))
+
+
+_pacer = _Pacer()

@@ -82,9 +82,10 @@ def test_start_trains_in_the_background_and_pause_holds():
     assert first > 0
     button(at, "Pause").click().run()
     held = iteration(at)
-    # Pause ended the training thread: nothing can step the run any more, however long one waits.
-    assert not trainer.running and not (trainer._thread and trainer._thread.is_alive())
-    assert trainer.snapshot.iteration == held >= first
+    # Pause returned with no step in progress: nothing can step the run any more, however long one waits.
+    assert not trainer.running and Trainer.running_count() == 0
+    time.sleep(0.1)
+    assert trainer._run.iteration == trainer.snapshot.iteration == held >= first
     at.run()
     assert iteration(at) == held
 

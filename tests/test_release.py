@@ -76,17 +76,15 @@ def test_releasing_fifty_running_sessions_joins_no_thread_and_every_run_ends(no_
 
 
 def test_a_reconnect_right_after_the_release_counts_its_run_once():
-    """The released thread may still be finishing its last batch when the page comes back and the
+    """The training thread may still be taking the run's last batch when the page comes back and the
     run starts again: the registry of running trainers must end up holding it exactly once."""
     Trainer.max_running = 64
     trainer = Trainer(LARGEST)
     try:
         for _ in range(20):
             trainer.start()
-            old = trainer._thread
             trainer.suspend()
-            trainer.resume()  # at once: the old thread is likely still alive
-            old.join(timeout=10)
+            trainer.resume()  # at once: a batch may be in progress
             assert trainer.running and Trainer.running_count() == 1
         trainer.suspend()
         wait_for(lambda: Trainer.running_count() == 0, what="the run to end")
@@ -125,6 +123,10 @@ async def drop_fifty(base: str, pid: int) -> dict:
     for t in tabs:
         await t.click("Start", timeout=120)
     await asyncio.gather(*(t.wait_until(lambda s: bool(s.auto_reruns), 120, "Start") for t in tabs))
+    # every run trains: each page's refreshes show its iteration moving (on the one training thread)
+    for t in tabs:
+        t.follow()
+    await asyncio.gather(*(t.wait_until(lambda s: (s.iteration or 0) > 0, 120, "a step") for t in tabs))
     training = thread_count(pid)
     for t in tabs:
         t.abort()
@@ -146,6 +148,6 @@ def test_fifty_running_sessions_dropped_at_once_in_a_real_server():
         assert proc.poll() is None, "the server died"
     joins = SPY.read_text().splitlines() if SPY.exists() else []
     print(f"\nthreads: {counts}; joins of training threads on the event loop: {len(joins)}")
-    assert counts["training"] >= counts["idle"] + 50, counts
+    assert counts["training"] < counts["idle"] + 10, f"a thread per run? {counts}"
     assert counts["after"] <= counts["idle"] + 2, f"training threads left after the drop: {counts}"
     assert joins == [], f"{len(joins)} training threads joined on the server's event loop"

@@ -36,6 +36,10 @@ def wait_until(cond, timeout=5.0):
     return False
 
 
+def no_training_thread():
+    return not any(th.name == "softmax-trainer" for th in threading.enumerate())
+
+
 def test_count_grows_while_running_holds_while_paused(trainers):
     t = trainers(Config(iterations=100_000, speed=500))
     t.start()
@@ -43,8 +47,9 @@ def test_count_grows_while_running_holds_while_paused(trainers):
     t.pause()
     held = t.snapshot.iteration
     assert not t.snapshot.running
-    # pause() returned with the thread ended: nothing steps the run any more, however long one waits
-    assert not t._thread.is_alive() and not t.running
+    # pause() returned with no step in progress: nothing steps the run any more, however long one waits
+    assert not t.running
+    time.sleep(0.1)
     assert t.snapshot.iteration == t._run.iteration == held
     t.start()
     assert wait_until(lambda: t.snapshot.iteration > held + 20)
@@ -102,14 +107,31 @@ def test_step_n_takes_exactly_n_and_the_cap_is_exact(trainers, n):
     assert t.step().iteration == 60
 
 
-def test_stop_returns_with_the_thread_gone(trainers):
+def test_stop_returns_with_no_step_in_progress_and_the_thread_ends(trainers):
     t = trainers(Config(iterations=100_000, speed=10_000, points_per_class=1000, classes=10))
     t.start()
     assert wait_until(lambda: t.snapshot.iteration > 10)
     t.stop()
-    assert not any(th.name == "softmax-trainer" and th.is_alive() for th in threading.enumerate())
-    held = t.snapshot.iteration
-    assert t.snapshot.iteration == held and not t.snapshot.running
+    held = t._run.iteration
+    assert wait_until(lambda: not any(th.name == "softmax-trainer" and th.is_alive() for th in threading.enumerate()))
+    assert t._run.iteration == held and t.snapshot.iteration == held and not t.snapshot.running
+
+
+def test_one_thread_trains_every_running_run(trainers):
+    """Runs share the process's training thread: no thread per run, and each keeps its own speed."""
+    assert wait_until(no_training_thread)  # (an earlier test's may still be ending)
+    before = threading.active_count()
+    runs = [trainers(Config(iterations=100_000, speed=speed)) for speed in (100, 100, 400, 400)]
+    for t in runs:
+        t.start()
+    assert wait_until(lambda: runs[0].snapshot.iteration >= 40)
+    assert threading.active_count() == before + 1
+    assert sum(th.name == "softmax-trainer" for th in threading.enumerate()) == 1
+    slow, fast = [t.snapshot.iteration for t in runs[:2]], [t.snapshot.iteration for t in runs[2:]]
+    assert min(fast) > 2 * max(slow)  # (four times as fast: twice leaves room for a busy machine)
+    for t in runs:
+        t.pause()
+    assert wait_until(lambda: threading.active_count() == before)
 
 
 def test_suspend_never_waits_for_the_thread(trainers):
@@ -117,14 +139,16 @@ def test_suspend_never_waits_for_the_thread(trainers):
     t = trainers(Config(iterations=100_000, speed=1000))
     t.start()
     assert wait_until(lambda: t.snapshot.iteration > 5)
-    thread = t._thread
-    with t._lock:  # the training thread is now stuck on the lock: a join would hang here
-        thread.join = lambda *a, **k: pytest.fail("suspend() waited for the training thread")
-        t.suspend()
-        assert not t.running
-        del thread.join
-    assert wait_until(lambda: not thread.is_alive())  # the thread stopped itself
-    assert Trainer.running_count() == 0
+    with t._lock:  # as if the training thread were in a batch of this run: waiting for it would hang
+        done = threading.Event()
+        caller = threading.Thread(target=lambda: (t.suspend(), done.set()))
+        caller.start()
+        assert done.wait(5), "suspend() waited for the training thread"
+        assert not t.running and Trainer.running_count() == 0
+    caller.join()
+    held = t._run.iteration
+    time.sleep(0.1)
+    assert t._run.iteration == held
 
 
 def test_snapshots_are_immutable(trainers):
@@ -145,12 +169,13 @@ def test_snapshots_are_immutable(trainers):
 
 
 def test_fifty_start_stop_cycles_leave_no_thread(trainers):
+    assert wait_until(no_training_thread)  # (an earlier test's may still be ending)
     before = threading.active_count()
     t = trainers(Config(iterations=100_000, speed=2000))
     for _ in range(50):
         t.start()
         t.stop()
-    assert threading.active_count() == before
+    assert wait_until(lambda: threading.active_count() == before)
     assert Trainer.running_count() == 0
 
 
@@ -248,12 +273,12 @@ def test_suspend_and_resume_keep_a_run_through_a_dropped_connection(trainers):
     t = trainers(Config(iterations=100_000, speed=500))
     t.start()
     assert wait_until(lambda: t.snapshot.iteration > 10)
-    thread = t._thread
     t.suspend()
     assert not t.running
-    assert wait_until(lambda: not thread.is_alive())
-    held = t.snapshot.iteration
-    assert t._run.iteration == held  # the thread has ended: the run holds (no waiting needed to see it)
+    with t._lock:  # once a batch in progress has ended, the run holds
+        held = t._run.iteration
+    time.sleep(0.1)
+    assert t._run.iteration == t.snapshot.iteration == held
     t.resume()
     assert t.running
     assert wait_until(lambda: t.snapshot.iteration > held + 10)
@@ -263,16 +288,15 @@ def test_suspend_and_resume_keep_a_run_through_a_dropped_connection(trainers):
     assert not t.running
 
 
-def test_the_training_share_is_split_among_the_running_runs(monkeypatch):
+def test_the_training_thread_rests_to_keep_its_share(monkeypatch):
     monkeypatch.setattr(Trainer, "train_share", 0.2)
-    monkeypatch.setattr(Trainer, "running_count", classmethod(lambda cls: 4))
-    assert Trainer._rest(0.01) == pytest.approx(0.01 * (1 / 0.05 - 1))  # each of 4 works 5 % of the time
+    assert Trainer._rest(0.01) == pytest.approx(0.01 * (1 / 0.2 - 1))  # works 20 % of the time
     monkeypatch.setattr(Trainer, "train_share", float("inf"))
     assert Trainer._rest(0.01) == 0.0  # no share set: no rest beyond the pacing
 
 
-def test_a_runner_rests_its_part_after_each_batch(trainers, monkeypatch):
-    """A heavy run with a small share waits, after each batch of work, the rest that keeps it to its part."""
+def test_the_training_thread_rests_its_share_after_each_round(trainers, monkeypatch):
+    """A heavy run with a small share: after each round of work the thread waits the rest that keeps its share."""
     import softmax.runner as runner
 
     waits = []
@@ -282,7 +306,7 @@ def test_a_runner_rests_its_part_after_each_batch(trainers, monkeypatch):
             waits.append(timeout)
             return super().wait(min(timeout or 0, 0.05))
 
-    monkeypatch.setattr(runner.threading, "Event", Recording)
+    monkeypatch.setattr(runner._pacer, "_wake", Recording())
     monkeypatch.setattr(Trainer, "train_share", 0.05)
     t = trainers(Config(points_per_class=2000, classes=10, speed=10_000, iterations=100_000))
     t.start()
