@@ -215,9 +215,9 @@ class Trainer:
             self._resume_later = False
             self.start()  # (waits for a batch the training thread may still be taking)
 
-    def _advance(self, now: float) -> None:
+    def _advance(self, now: float, budget: float = BATCH) -> None:
         """One round of the training thread: take the iterations this run's speed has made due since its
-        last round (at most BATCH seconds of them), or leave the running set if it was stopped."""
+        last round (as many as fit in ``budget`` seconds, at least one), or nothing if it was stopped."""
         with self._lock:
             run = self._run
             if self._stop.is_set():
@@ -228,14 +228,14 @@ class Trainer:
             if run.config.speed != speed or run.iteration < ref_iter:  # a new speed, or a rewind
                 ref_time, ref_iter, speed = now, run.iteration, run.config.speed
             due = int((now - ref_time) * speed) - (run.iteration - ref_iter)
-            if due > speed * 0.25:  # fell behind (busy machine): don't burst to catch up
-                ref_time, ref_iter, due = now, run.iteration, 1
-            self._pace = (run, ref_time, ref_iter, speed, started)
             stepped = 0
             with quiet():
-                while stepped < due and not run.finished and time.monotonic() - now < BATCH:
+                while stepped < due and not run.finished and time.monotonic() - now < budget:
                     run._step()
                     stepped += 1
+            if stepped < due:  # its time ran out (a busy machine, a full class): owe nothing, so it never bursts later
+                ref_time, ref_iter = time.monotonic(), run.iteration
+            self._pace = (run, ref_time, ref_iter, speed, started)
             over = now - started > self.max_seconds
             if over:
                 run.stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
@@ -285,9 +285,12 @@ class _Pacer:
                     self.thread = None
                     return
             begun, cpu = time.monotonic(), time.thread_time()
+            # Each run's part of a round that keeps within the training share: rounds stay about a TICK long,
+            # so every run's state moves many times a second (a page draws only when it has moved).
+            budget = min(BATCH, TICK * min(Trainer.train_share, 1.0) / len(trainers))
             for trainer in trainers:
                 try:
-                    trainer._advance(time.monotonic())
+                    trainer._advance(time.monotonic(), budget)
                 except Exception:  # one run's fault must not stop the others: it stops alone, and says so
                     log.exception("a training run failed and was stopped")
                     trainer._run.stop_reason = "stopped by an error on the server"
