@@ -163,6 +163,16 @@ def _class_values(snap: Snapshot) -> tuple[str, np.ndarray]:
     return "s", snap.parts["scores"]
 
 
+@functools.lru_cache(maxsize=16)
+def _region_scale(K: int) -> tuple[tuple[float, str], ...]:
+    """The decision regions' colour scale: code class * CONFIDENCE_LEVELS + level -> the class colour, paler
+    for a lower level (the same for every frame of K classes: built once)."""
+    n_codes = K * CONFIDENCE_LEVELS
+    return tuple((code / max(n_codes - 1, 1), rgba(class_color(code // CONFIDENCE_LEVELS),
+                                                    0.12 + 0.6 * (code % CONFIDENCE_LEVELS + 1) / CONFIDENCE_LEVELS))
+                 for code in range(n_codes))
+
+
 def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Theme = "light") -> dict:
     """The input plane coloured by predicted class (paler where less sure), the points on top.
 
@@ -182,10 +192,7 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
     level = np.clip((conf * CONFIDENCE_LEVELS).astype(int), 0, CONFIDENCE_LEVELS - 1)
     cells = (pred * CONFIDENCE_LEVELS + level).reshape(n, n)
     n_codes = K * CONFIDENCE_LEVELS
-    scale = []
-    for code in range(n_codes):
-        k, lv = divmod(code, CONFIDENCE_LEVELS)
-        scale.append([code / max(n_codes - 1, 1), rgba(class_color(k), 0.12 + 0.6 * (lv + 1) / CONFIDENCE_LEVELS)])
+    scale = [list(stop) for stop in _region_scale(K)]
     traces = [{
         "type": "heatmap", "x": typed(gx), "y": typed(gy), "z": typed(cells, "u1"),
         "zmin": 0, "zmax": n_codes - 1, "colorscale": scale, "showscale": False,
@@ -213,7 +220,7 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
                 "type": "scatter", "mode": "markers", "name": f"class {k}", "legendgroup": f"class {k}",
                 "showlegend": legend,
                 "x": typed(snap.points[mine, 0]), "y": typed(snap.points[mine, 1]),
-                "customdata": typed(np.c_[mine, values[mine]]),
+                "customdata": typed(np.column_stack((mine, values[mine]))),
                 "marker": {"color": class_color(k), "size": 11 if miss else 9, "symbol": "x" if miss else "circle",
                            "line": {"width": 1, "color": th.background}},
                 "hovertemplate": f"point %{{customdata[0]}}, class {k}{' (misclassified)' if miss else ''}"
