@@ -177,9 +177,9 @@ class Trainer:
                         "try again in a minute or step by hand"
                     )
                 Trainer._running.add(self)
+                self._stop = threading.Event()  # under the registry's lock: see pause()
             self._run.stop_reason = None
             self._pace = None
-            self._stop = threading.Event()
             self._stale = True  # the snapshot says whether it is running
         _pacer.wake()
         return True
@@ -190,10 +190,12 @@ class Trainer:
 
         Not for a server's event loop: there, call ``suspend()``, which does not wait.
         """
-        self._stop.set()
+        stop = self._stop
+        stop.set()
         self._stale = True
         with Trainer._running_lock:
-            Trainer._running.discard(self)
+            if self._stop is stop:  # (else a start() on another thread came in between: the run is its)
+                Trainer._running.discard(self)
         if wait and threading.current_thread() is not _pacer.thread:
             with self._lock:  # the training thread steps under it, and checks the signal first
                 pass
