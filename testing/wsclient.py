@@ -91,6 +91,7 @@ class Session:
         self.buttons: dict[str, str] = {}  # label -> widget id, from the deltas that drew them
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval in seconds
         self.iteration: int | None = None  # the latest "### Iteration N" heading
+        self.page_iteration: int | None = None  # the same, never set by anything but the page (a stream's frames)
         self.stats = Stats()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task | None = None
@@ -290,7 +291,7 @@ class Session:
         elif kind == "markdown":
             m = ITERATION.match(element.markdown.body)
             if m:
-                self._run.iteration = self.iteration = int(m.group(1))
+                self._run.iteration = self.iteration = self.page_iteration = int(m.group(1))
         elif kind in CHARTS and self._run.chart is None:
             chart = element.bidi_component.bytes if kind == "bidi_component" else element.plotly_chart.spec.encode()
             self._run.chart = chart
