@@ -3,7 +3,6 @@
 import ast
 import json
 import re
-import time
 import tomllib
 import unicodedata
 from urllib.parse import parse_qs
@@ -16,6 +15,7 @@ from softmax.config import SETTINGS
 from softmax.data import DATASETS
 from softmax.runner import Trainer
 from testing.support import ROOT
+from tests.test_app import wait_for
 
 pytestmark = pytest.mark.usefixtures("stop_trainers")
 
@@ -82,9 +82,8 @@ def test_divergence_pauses_says_what_to_do_and_charts_stay_finite(dataset, step_
     at = run_page({"dataset": dataset, "step_size": step_size, "speed": "10000"})
     next(b for b in at.button if b.label == "Start").click().run()
     trainer = next(iter(Trainer._running), None)
-    deadline = time.monotonic() + 10
-    while trainer is not None and trainer.running and time.monotonic() < deadline:  # it stops itself
-        time.sleep(0.01)
+    if trainer is not None:  # wait for the run to stop itself
+        wait_for(lambda: not trainer.running, 10)
     at.run()
     (line,) = [p.proto.text for p in at.get("progress")]
     assert ":red[**diverged: " in line and "is too large: Reset" in line and not at.error
