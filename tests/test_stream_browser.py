@@ -47,7 +47,8 @@ def test_the_board_follows_the_stream_and_pause_hands_the_status_back(server, sc
         page.goto(f"{server}/?speed=200&iterations=100000")
         wait_app_ready(page)
         page.get_by_role("button", name="Start").click()
-        wait_for(lambda: board(page)["status"])  # the board drew a frame and the page handed it the status line
+        # the page hands the board the status line when the stream goes live, which may be before its first frame
+        wait_for(lambda: (b := board(page))["status"] and b["seq"] is not None)
         first = board(page)
         time.sleep(2.0)
         later = board(page)
