@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +34,18 @@ BATCH = 0.01  # at most this much work per trainer per round: keeps pause() prom
 
 class TooManyTrainers(RuntimeError):
     """Raised by ``start()`` when the process-wide limit of running trainers is reached."""
+
+
+@dataclass(slots=True)
+class _Pace:
+    """A running run's schedule: it is due ``speed`` iterations a second since ``ref_iter`` at ``ref_time``
+    (moved on when it falls behind: a run owes nothing); ``started``: when this stretch of training began."""
+
+    run: Run
+    ref_time: float
+    ref_iter: int
+    speed: float
+    started: float
 
 
 class Trainer:
@@ -59,7 +72,7 @@ class Trainer:
         self._stop = threading.Event()
         self._stop.set()  # not running
         self._resume_later = False
-        self._pace: tuple[Run, float, int, float, float] | None = None  # run, ref. time and iteration, speed, start
+        self._pace: _Pace | None = None  # how far this run's speed has made it due (the training thread's)
         self._data = data
         self._run = Run(config or Config(), data, self.max_points)
         self._publish()
@@ -224,21 +237,20 @@ class Trainer:
             run = self._run
             if self._stop.is_set():
                 return
-            if self._pace is None or self._pace[0] is not run:  # started, or reset while running
-                self._pace = (run, now, run.iteration, run.config.speed, now)
-            _, ref_time, ref_iter, speed, started = self._pace
-            if run.config.speed != speed or run.iteration < ref_iter:  # a new speed, or a rewind
-                ref_time, ref_iter, speed = now, run.iteration, run.config.speed
-            due = int((now - ref_time) * speed) - (run.iteration - ref_iter)
+            pace = self._pace
+            if pace is None or pace.run is not run:  # started, or reset while running
+                pace = self._pace = _Pace(run, now, run.iteration, run.config.speed, now)
+            if run.config.speed != pace.speed or run.iteration < pace.ref_iter:  # a new speed, or a rewind
+                pace.ref_time, pace.ref_iter, pace.speed = now, run.iteration, run.config.speed
+            due = int((now - pace.ref_time) * pace.speed) - (run.iteration - pace.ref_iter)
             stepped = 0
             with quiet():
                 while stepped < due and not run.finished and time.monotonic() - now < budget:
                     run._step()
                     stepped += 1
             if stepped < due:  # its time ran out (a busy machine, a full class): owe nothing, so it never bursts later
-                ref_time, ref_iter = time.monotonic(), run.iteration
-            self._pace = (run, ref_time, ref_iter, speed, started)
-            over = now - started > self.max_seconds
+                pace.ref_time, pace.ref_iter = time.monotonic(), run.iteration
+            over = now - pace.started > self.max_seconds
             if over:
                 run.stop_reason = f"paused after {self.max_seconds:g} s of training, the server's limit"
             if stepped:
