@@ -297,6 +297,31 @@ def test_the_probabilities_of_new_points_are_the_softmax_of_their_scores():
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("K", [2, 3, 10])
+def test_the_top_class_and_its_probability_are_the_softmax_argmax_and_max(K):
+    """What the decision regions colour a cell by: the same class (ties to the lower one, as argmax) and the same
+    probability as the full softmax, for large, tied and all-equal scores; nan and infinite scores quietly."""
+    from softmax.models.base import probabilities, top_class
+
+    rng = np.random.RandomState(K)
+    scores = rng.randn(K, 500) * np.r_[1.0, 300.0][rng.randint(2, size=500)]
+    scores[:, :40] = np.round(scores[:, :40])  # ties, some between the largest
+    scores[rng.randint(K), 40:60] = scores[:, 40:60].max(axis=0)
+    scores[:, 60:70] = 2.5  # all K equal: class 0, probability 1/K
+    probs = probabilities(scores.copy())
+    k_top, p_top = top_class(scores.copy())
+    np.testing.assert_array_equal(k_top, probs.argmax(axis=0))
+    np.testing.assert_allclose(p_top, probs.max(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(p_top[60:70], 1.0 / K, rtol=1e-13)
+    odd = np.zeros((K, 3))
+    odd[1, 0], odd[K - 1, 1], odd[:, 2] = np.inf, np.nan, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k_odd, p_odd = top_class(odd)
+    np.testing.assert_array_equal(k_odd, [1, 0, 0])
+    assert np.isnan(p_odd).all()
+
 # -- softmax/models/__init__.py: the CS231n-shaped entry points ------------------------------------------------------
 def _refusal(call, *args, **kwargs) -> str:
     with pytest.raises(ValueError) as refused:

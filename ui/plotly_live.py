@@ -38,6 +38,9 @@ HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # The plotly package pins the plotly.js it ships: its version busts browser caches.
 ROUTE = f"/vendor/plotly-{plotly.__version__}.min.js"
+# Bound once: plotly's graph_objects resolves each attribute lazily (~6 µs a lookup), and a stream's frame
+# asks a dozen times.
+Figure = go.Figure
 _ASSETS = "plotly_js"  # the component-asset fallback's name (see _plotly_src)
 
 _component = st.components.v2.component(
@@ -119,7 +122,7 @@ def to_json(value: Any) -> str:
 def figure_spec(fig: go.Figure | dict[str, Any], *, keep_template: bool = False) -> dict[str, Any]:
     """What ``figure_json`` encodes: the figure's dict with new top-level containers (the caller's figure is
     untouched), no template unless kept, no trace ``uid``."""
-    if isinstance(fig, go.Figure):
+    if isinstance(fig, Figure):
         spec = fig.to_plotly_json()
     else:
         # A dict is taken as already valid: plotly.py's validation would cost more
@@ -163,7 +166,7 @@ class Panel:
     def meta(self) -> dict[str, Any]:
         """The chart's place on the board: ``{"key", "span", "height", "weight", "fit"}``."""
         fig = self.figure
-        layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
+        layout = fig.layout.to_plotly_json() if isinstance(fig, Figure) else fig.get("layout", {})
         return {"key": self.key, "span": int(self.span), "height": int(self.height or layout.get("height") or 400),
                 "weight": float(self.weight), "fit": None if self.fit is None else int(self.fit)}
 
@@ -238,7 +241,7 @@ def charts_message(meta: dict[str, Any], panels: list[Panel], *, keep_template: 
 
 def _figure_theme(fig: go.Figure | dict[str, Any]) -> str | None:
     """The theme a figure says it was built for (``layout.meta.theme``), or None."""
-    layout = fig.layout.to_plotly_json() if isinstance(fig, go.Figure) else fig.get("layout", {})
+    layout = fig.layout.to_plotly_json() if isinstance(fig, Figure) else fig.get("layout", {})
     meta = layout.get("meta")
     theme = meta.get("theme") if isinstance(meta, dict) else None
     return theme if theme in ("light", "dark") else None

@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from softmax.config import OWN
+from softmax.models.base import top_class
 from softmax.snapshot import Snapshot
 
 from .style import (
@@ -185,10 +186,9 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
     K = snap.K
     n = GRID if first_layer(snap) is None else NET_GRID
     gx, gy, cells_xy = plane_grid(snap_bounds(snap), n)
-    probs_t = snap.model.probabilities(snap.theta, snap.transform(cells_xy))  # (K, cells), through the features
-    pred = probs_t.argmax(axis=0)
+    pred, p_top = top_class(snap.model.scores(snap.theta, snap.transform(cells_xy)))  # (cells,), through the features
     # confidence from 1/K (a toss-up) to 1 (certain), in CONFIDENCE_LEVELS steps
-    conf = np.nan_to_num((probs_t.max(axis=0) - 1.0 / K) / (1.0 - 1.0 / K))
+    conf = np.nan_to_num((p_top - 1.0 / K) / (1.0 - 1.0 / K))
     level = np.clip((conf * CONFIDENCE_LEVELS).astype(int), 0, CONFIDENCE_LEVELS - 1)
     cells = (pred * CONFIDENCE_LEVELS + level).reshape(n, n)
     n_codes = K * CONFIDENCE_LEVELS
@@ -207,20 +207,26 @@ def decision_figure(snap: Snapshot, picked: int | None = None, theme: str | Them
     listing = "".join(("<br>" if k % per_line == 0 else " · ") + f"{letter}{k} %{{customdata[{k + 1}]:.4g}}"
                       for k in range(K))
     wrong = snap.parts["scores"].argmax(axis=1) != snap.y
+    # the shown points grouped by trace (class k, right then wrong: group 2k + wrong), in one sort
+    group = snap.y[idx] * 2 + wrong[idx]
+    order = np.argsort(group, kind="stable")
+    ends = np.searchsorted(group[order], np.arange(2 * K + 1)).tolist()
+    xy = snap.points[idx[order]].astype(np.float32)
+    custom = np.column_stack((idx[order], values[idx[order]]))
     for k in range(K):
         # The class's legend entry rides on its first trace with points: on the misclassified
         # one when every point of the class is wrong (plotly.js leaves an empty trace out of the
         # legend). No legend-only traces: every scatter trace here draws training points.
         listed = False
         for miss in (False, True):
-            mine = idx[(snap.y[idx] == k) & (wrong[idx] == miss)]
-            legend = not listed and len(mine) > 0
+            mine = slice(ends[2 * k + miss], ends[2 * k + miss + 1])
+            legend = not listed and mine.stop > mine.start
             listed = listed or legend
             traces.append({
                 "type": "scatter", "mode": "markers", "name": f"class {k}", "legendgroup": f"class {k}",
                 "showlegend": legend,
-                "x": typed(snap.points[mine, 0]), "y": typed(snap.points[mine, 1]),
-                "customdata": typed(np.column_stack((mine, values[mine]))),
+                "x": typed(xy[mine, 0]), "y": typed(xy[mine, 1]),
+                "customdata": typed(custom[mine]),
                 "marker": {"color": class_color(k), "size": 11 if miss else 9, "symbol": "x" if miss else "circle",
                            "line": {"width": 1, "color": th.background}},
                 "hovertemplate": f"point %{{customdata[0]}}, class {k}{' (misclassified)' if miss else ''}"

@@ -129,3 +129,23 @@ def probabilities(scores_t: np.ndarray) -> np.ndarray:
     np.exp(scores_t, out=scores_t)
     scores_t /= scores_t.sum(axis=0)
     return scores_t
+
+
+def top_class(scores_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the class of the largest score (M,) intp, its softmax probability (M,) float64) of
+    class-major scores (K, M), consuming them: what the decision regions colour their cells by.
+
+    The same as ``probabilities(scores_t)``'s argmax and max, in about half the time: the top probability
+    is 1 / sum_k exp(s_k - max), so no division of all K rows, and the class is found by comparing each row
+    with the max (a tie goes to the lower class, as ``argmax`` gives it; argmax along the class axis of a
+    few rows is numpy's slow path). A column with a nan or an infinite score gets class 0 or the first at
+    +inf, and probability nan, without a warning."""
+    top = scores_t.max(axis=0)
+    k_top = np.zeros(scores_t.shape[1], np.intp)
+    for k in reversed(range(len(scores_t))):  # downwards, so that the lowest of tied classes is written last
+        np.copyto(k_top, k, where=scores_t[k] == top)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: that column's probability is nan
+        scores_t -= top
+        np.exp(scores_t, out=scores_t)
+        total = scores_t.sum(axis=0)
+    return k_top, np.divide(1.0, total, out=total)
