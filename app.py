@@ -21,6 +21,9 @@ except LimitError as exc:
     print(f"softmax: not starting: {exc}", file=sys.stderr)
     raise SystemExit(2) from None
 
+# numpy's large temporaries (a frame's arrays) reuse freed heap instead of being mapped and faulted in anew
+server.keep_freed_memory()
+
 # plotly.js comes from the installed plotly package through a route of our own: nothing is written to disk
 # and, with SOFTMAX_STREAM=1, the charts' live stream (ui/stream.py, docs/stream.md)
 routes = [plotly_js_route(), *([stream_route(LIMITS)] if LIMITS.stream else [])]

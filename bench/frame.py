@@ -17,7 +17,7 @@ For the linear model and the 2-layer net (H = 100), K = 3 and K = 10, prints:
   so that all see the same load.
 
 BLAS runs on one thread, as in the server (the Dockerfile pins it): helper threads spinning would count as
-the frame's CPU time.
+the frame's CPU time. The allocator keeps freed memory as the server's does (ui.server.keep_freed_memory).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from softmax.runner import Trainer
 from testing.frames import FakeSeat
 from ui.delta import diff
 from ui.plotly_live import figure_spec, to_json
+from ui.server import keep_freed_memory
 from ui.stream import Frames, Ticket
 from viz.figures import all_figures, chart_names, figure
 
@@ -101,7 +102,7 @@ def stream(model: str, K: int, start: int) -> list[tuple[float, float, float]]:
 
 
 def main() -> None:
-    print(f"load average {os.getloadavg()[0]:.2f}")
+    print(f"load average {os.getloadavg()[0]:.2f}; freed memory kept as the server keeps it: {keep_freed_memory()}")
     for model, K in CASES:
         snap = Trainer(Config(model=model, classes=K, iterations=100_000)).step(1000)
         picked = snap.config.points_per_class - 1  # the page's default example, ringed

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ctypes
 import hashlib
 import ipaddress
 import os
@@ -137,6 +138,29 @@ FULL_PAGE = """<!doctype html>
 <p>{why}. This page tries again by itself in 30 seconds; if it keeps coming back, tell your teacher.</p>
 </body></html>
 """
+
+
+# glibc's mallopt parameters (malloc.h): blocks up to this size come from the heap, not mmap; the heap's free
+# top is given back to the system only past this much.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEEP_BLOCKS, KEEP_TOP = 32 << 20, 64 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc reuse the memory numpy frees instead of giving it back to the system at once.
+
+    By default a block over 128 KiB (growing with what is freed, up to 32 MiB) is mmapped and unmapped, and
+    the heap's top is trimmed past twice that: the arrays of a frame (a net's hidden layer over the plane's
+    grid: 6 400 cells x 100 units, 5 MB) were mapped, faulted in page by page and unmapped again on every frame,
+    1 400 page faults and a third of the frame's CPU. Up to KEEP_BLOCKS a block now comes from the heap, and
+    up to KEEP_TOP of free heap stays mapped (memory the process used a moment ago, kept for the next frame).
+    False where this is not glibc (the settings are then the allocator's own); the same can be set from the
+    environment (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_BLOCKS)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_TOP))
 
 
 def resident_mib() -> float:
