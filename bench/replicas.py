@@ -11,6 +11,7 @@ inspect``); the balancer's CPU is a column of its own; the client runs on the sa
     python -m bench.replicas                              # K = 1 and 2, sweep 20,35,50,70,90,110
     python -m bench.replicas --replicas 2 --sweep 60,80   # only two replicas, two counts
     python -m bench.replicas --keep-going                 # every count, not just up to the first miss
+    python -m bench.replicas --stream --sweep 100,150     # students following the live stream (docs/stream.md)
 
 Every run has a time budget; containers, network and images are removed at the end.
 """
@@ -38,6 +39,7 @@ from bench.classroom import (
     session_figures,
     start,
 )
+from testing.streamclient import StreamTab
 from testing.support import cpu_seconds
 from testing.wsclient import Session
 from tests.test_container import docker
@@ -99,7 +101,8 @@ async def classroom(cluster: Cluster, n: int, args: argparse.Namespace, window: 
     await asyncio.sleep(2)
     rss_before = sum(rss_mb(p) for p in apps)
 
-    sessions = [Session(base, args.query, pace=args.pace) for _ in range(n)]
+    kind = StreamTab if args.stream else Session
+    sessions = [kind(base, args.query, pace=args.pace) for _ in range(n)]
     for i in range(0, n, 10):  # students open the link, ten at a time
         await asyncio.gather(*(s.open(timeout=120) for s in sessions[i: i + 10]))
     # Which replica each websocket landed on: the balancer's X-Served-By on the 101 response.
@@ -159,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=15.0, help="seconds after the last Start before measuring")
     p.add_argument("--window", type=float, default=30.0, help="measuring window, seconds (default 30)")
     p.add_argument("--ramp", type=float, default=5.0, help="seconds over which the students press Start")
+    p.add_argument("--stream", action="store_true",
+                   help="the students follow the live stream (SOFTMAX_STREAM=1) instead of fragment reruns")
     args = p.parse_args(argv)
     counts = sorted(int(n) for n in args.sweep.split(",") if n.strip())
     replica_counts = [int(k) for k in args.replicas.split(",") if k.strip()]
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"targets: each session >= {TARGET_RATE:g} refreshes/s (5th percentile), 95th-percentile gap <= "
           f"{TARGET_GAP:g} s; query {args.query!r}; {os.cpu_count()} cores; client on the same machine")
     # Every replica may run as many trainers as the largest class tried (softmax/limits.py caps it at 64).
-    cluster = Cluster(env={"SOFTMAX_MAX_RUNNING": str(max(64, *counts))})
+    cluster = Cluster(env={"SOFTMAX_MAX_RUNNING": str(max(64, *counts)), "SOFTMAX_STREAM": "1" if args.stream else "0"})
     results: list[ReplicaResult] = []
     try:
         cluster.build()

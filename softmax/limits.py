@@ -63,6 +63,7 @@ VARIABLES: dict[str, Variable] = {
     "max_speed": Variable(float, 1, 10_000, "iterations per second per run"),
     "max_run_seconds": Variable(float, 1, 86_400, "seconds a run trains before it pauses itself"),
     "refresh_budget": Variable(float, 1, 1000, "chart refreshes per second for the whole process"),
+    "stream_budget": Variable(float, 1, 5000, "frames per second the live stream sends for the whole process"),
     "address_share": Variable(int, 1, 1000, "runs of one address counted when sharing the refresh budget"),
     "max_sessions": Variable(int, 1, 10_000, "open pages in this process"),
     "max_sessions_per_address": Variable(int, 1, 10_000, "open pages from one client address"),
@@ -108,6 +109,9 @@ class ServerLimits:
     max_speed: float = 10_000.0
     max_run_seconds: float = 600.0
     refresh_budget: float = 60.0
+    # The live stream's frames are cheap beside a fragment run (1.5-5 ms of CPU against 15-20 ms: most of
+    # a rerun is Streamlit's own work), so they have a budget of their own: 50 students at 5 a second.
+    stream_budget: float = 250.0
     address_share: int = 25
     max_sessions: int = 200
     max_sessions_per_address: int = 100
@@ -121,11 +125,10 @@ class ServerLimits:
     max_memory_mb: int = 0
     # 1: while a run trains, the page's charts and status line come over the app's own websocket route
     # (ui/stream.py, docs/stream.md) instead of fragment reruns; 0: fragment reruns only.
-    stream: int = 0
+    stream: int = 1
     # 1: after a full first frame, a stream's frames carry only what changed in the figures (docs/stream.md);
-    # 0: every frame whole (as before, and the benchmarks' baseline). Opt-in for now: under 100 simulated
-    # students one stream in a hundred was twice seen to go 30-40 s without a frame, cause not found yet.
-    stream_deltas: int = 0
+    # 0: every frame whole (the benchmarks' baseline).
+    stream_deltas: int = 1
     frame_ancestors: tuple[str, ...] = ()
 
     @classmethod
@@ -169,9 +172,10 @@ class ServerLimits:
         """Refreshes per second for one session when every running session counts once."""
         return min(requested, max(0.5, self.refresh_budget / max(running, 1)))
 
-    def address_budget(self, mine: int, others: Iterable[int] = ()) -> float:
+    def address_budget(self, mine: int, others: Iterable[int] = (), budget: float | None = None) -> float:
         """Script runs a second for all the pages of one client address, ``mine`` of whose runs
-        are training, while other addresses have ``others`` runs training.
+        are training, while other addresses have ``others`` runs training; ``budget``: the process's
+        (default: the refresh budget; the live stream's frames share ``stream_budget`` the same way).
 
         The budget is shared by address first: an address counts as ``min(its runs, address_share)``
         (at least 1), and while other addresses are training, one address gets at most
@@ -181,10 +185,11 @@ class ServerLimits:
         student at once (measured by bench/greedy_client.py: at its full 25/26 share the process
         ran at its one core and the student's runs waited ~1 s each).
         """
+        budget = self.refresh_budget if budget is None else budget
         weight = min(max(mine, 1), self.address_share)
         theirs = [min(n, self.address_share) for n in others if n > 0]
-        share = self.refresh_budget * weight / (weight + sum(theirs))
-        return min(share, self.refresh_budget * MAX_ADDRESS_FRACTION) if theirs else share
+        share = budget * weight / (weight + sum(theirs))
+        return min(share, budget * MAX_ADDRESS_FRACTION) if theirs else share
 
     def session_rate(self, requested: float, address_budget: float, address_running: int) -> float:
         """Refreshes per second for one running page: its setting, or its part of its address's budget."""

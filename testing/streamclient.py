@@ -42,9 +42,10 @@ def stream_url(base: str, stream: dict, token: str | None = None) -> str:
 
 
 async def open_stream(base: str, stream: dict, *, token: str | None = None, origin: str | None = "same",
-                      source: str | None = None, timeout: float = 30.0) -> ClientConnection:
-    """Open a stream as a browser on ``base``'s page would (``origin="same"``), or as told."""
-    headers = {}
+                      source: str | None = None, cookie: str | None = None, timeout: float = 30.0) -> ClientConnection:
+    """Open a stream as a browser on ``base``'s page would (``origin="same"``), or as told; ``cookie``:
+    the page's cookies, which a sticky balancer routes by (deploy/haproxy: SOFTMAX_LB)."""
+    headers = {"Cookie": cookie} if cookie else {}
     if origin == "same":
         headers["Origin"] = base
     elif origin is not None:
@@ -112,12 +113,19 @@ class StreamTab(Tab):
         ws.json_trigger_value = json.dumps({"stopped": seq})
         await self.send_widgets([ws])
 
+    def cookie(self) -> str | None:
+        """The cookies the page's websocket handshake set (a balancer's sticky cookie), as a browser
+        would send them with the stream's handshake."""
+        response = getattr(self._ws, "response", None)
+        values = response.headers.get_all("Set-Cookie") if response is not None else []
+        return "; ".join(v.split(";", 1)[0] for v in values) or None
+
     async def follow_stream(self, timeout: float = 60.0) -> None:
         """Open the stream the board was given; report the first frame; record the rest."""
         stream = self.stream
         if not stream or not stream.get("live"):
             raise ProtocolError(f"the board was given no live stream: {stream}")
-        self.stream_ws = await open_stream(self.base, stream, source=self.source)
+        self.stream_ws = await open_stream(self.base, stream, source=self.source, cookie=self.cookie())
         first = asyncio.get_running_loop().create_future()
         self._streamer = asyncio.create_task(self._read_stream(self.stream_ws, stream["token"], first))
         await asyncio.wait_for(first, timeout)

@@ -58,6 +58,26 @@ def test_the_server_host_itself_is_not_limited_per_address(registry):
     assert all(s.trainer.running for s in local)
 
 
+def test_streaming_pages_share_the_stream_budget_and_rerunning_pages_the_refresh_budget():
+    """A frame on the live stream costs a few ms, a fragment run 15-20: each path has its own budget,
+    shared the same way (100 students streaming at the defaults: 2.5 frames/s each, 0.6 reruns/s)."""
+    registry = Registry(ServerLimits(max_running=1000, max_running_per_address=1000, refresh_budget=60,
+                                     stream_budget=250))
+    Trainer.max_running = 1000
+    try:
+        class_ = [seat(registry, f"198.51.100.{i}", start=True) for i in range(100)]
+        assert registry.refresh_rate(class_[0], 5, streaming=True) == pytest.approx(2.5)
+        assert registry.refresh_rate(class_[0], 5) == pytest.approx(0.6)
+        assert registry.refresh_rate(class_[0], 2, streaming=True) == 2  # never above the page's setting
+        for s in class_[50:]:
+            s.trainer.pause()
+        assert registry.refresh_rate(class_[0], 5, streaming=True) == 5  # 50 left: 250 / 50
+    finally:
+        for t in list(Trainer._running):
+            t.stop()
+        Trainer.max_running = 64
+
+
 def test_a_crowd_from_one_address_leaves_a_student_elsewhere_at_least_two_refreshes_a_second():
     registry = Registry(ServerLimits(max_running=1000, max_running_per_address=1000))
     Trainer.max_running = 1000

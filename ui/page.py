@@ -365,13 +365,13 @@ def main() -> None:
     watch, explain = st.tabs(["Watch it learn", "Explain the gradient"], key="view", on_change="rerun",
                              bind="query-params")
 
-    refresh = REGISTRY.refresh_rate(seat, config.refresh)
     # While it trains, the Watch tab's board follows the run's live stream (ui/stream.py) if this server
     # streams and the board has drawn a frame of this connection's stream (a browser); until then, and
     # without a browser (AppTest), the fragment below redraws on a timer.
     url = stream.mounted() if LIMITS.stream else None
     offer = bool(url) and running and not explain.open
     streaming = offer and stream_state() == token
+    refresh = REGISTRY.refresh_rate(seat, config.refresh, streaming)
 
     @st.fragment(run_every=1.0 / refresh if running and not streaming else None)
     def live() -> None:

@@ -182,11 +182,13 @@ class Registry:
             _sleep(wait)
         return wait
 
-    def refresh_rate(self, seat: Seat, requested: float) -> float:
-        """This seat's refreshes per second: its setting, or its part of its address's share."""
+    def refresh_rate(self, seat: Seat, requested: float, streaming: bool = False) -> float:
+        """This seat's refreshes per second: its setting, or its part of its address's share of the
+        refresh budget (``streaming``: of the live stream's budget)."""
         counts = self.running_by_address()
         mine = counts.pop(seat.address, 0)
-        return self.limits.session_rate(requested, self.limits.address_budget(mine, counts.values()), mine)
+        budget = self.limits.stream_budget if streaming else self.limits.refresh_budget
+        return self.limits.session_rate(requested, self.limits.address_budget(mine, counts.values(), budget), mine)
 
 
 @dataclass

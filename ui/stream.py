@@ -7,7 +7,7 @@ route of the app's own (``/_softmax/stream``), with no script or fragment run (d
 - The route checks the ``Origin`` against the ``Host`` (a page of another site cannot open it),
   then reads nothing: any message from the client closes the stream.
 - While the seat's trainer runs, the route sends a frame at the page's refresh rate (the seat's
-  share of the process's refresh budget, ``Registry.refresh_rate``, read again every second):
+  share of the process's stream budget, ``Registry.refresh_rate``, read again every second):
   the board's charts (the figures the page itself draws, ui/charts.py) and the status line's values.
   One frame at a time: the next is built from the newest snapshot only once the previous one has
   left (uvicorn's send waits while the socket's buffer is full), so a client that falls behind
@@ -259,7 +259,7 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
         if seat.trainer is None:
             break
         if tick - rate_at >= 1.0:  # the class grows and shrinks: follow this page's fair share
-            rate, rate_at = registry.refresh_rate(seat, seat.trainer.config.refresh), tick
+            rate, rate_at = registry.refresh_rate(seat, seat.trainer.config.refresh, streaming=True), tick
         built = await loop.run_in_executor(_pool, frames.build, seat, ticket, seq)
         if built is None:
             break
