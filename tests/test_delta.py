@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from softmax.config import Config
@@ -157,3 +158,19 @@ def test_the_boards_word_on_what_it_shows_is_checked(monkeypatch):
         monkeypatch.setattr(charts, "st", SimpleNamespace(session_state=state))
         got = charts.visible_charts(snap)
         assert (got if got is None else set(got)) == want, said
+
+
+@pytest.mark.parametrize("value", [
+    {"bdata": "AAANaNAA", "title": "Infinity and NaN as words"},  # spelt by chance: no second pass needed
+    {"x": [1.0, float("nan"), float("inf"), -float("inf")], "n": np.int64(3), "f": np.float32(0.5)},
+    {"z": np.array([[0.5, np.nan]]), "ok": np.bool_(True)},
+])
+def test_to_json_writes_what_plotly_writes(value):
+    """One pass where plotly's encoder parses and dumps again: the same text, NaN and infinities as null."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    from ui.plotly_live import to_json
+
+    text = to_json(value)
+    assert text == json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
