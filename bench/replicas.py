@@ -171,7 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"targets: each session >= {TARGET_RATE:g} refreshes/s (5th percentile), 95th-percentile gap <= "
           f"{TARGET_GAP:g} s; query {args.query!r}; {os.cpu_count()} cores; client on the same machine")
     # Every replica may run as many trainers as the largest class tried (softmax/limits.py caps it at 64).
-    cluster = Cluster(env={"SOFTMAX_MAX_RUNNING": str(max(64, *counts)), "SOFTMAX_STREAM": "1" if args.stream else "0"})
+    # The simulated students all come from this machine: one client address to the balancer and the replicas,
+    # like a class behind one NAT address, so its per-address limits are raised to the largest class.
+    most = max(64, *counts)
+    cluster = Cluster(env={"SOFTMAX_MAX_RUNNING": str(most), "SOFTMAX_MAX_RUNNING_PER_ADDRESS": str(most),
+                           "SOFTMAX_MAX_SESSIONS_PER_ADDRESS": str(most + 20),
+                           "SOFTMAX_NEW_PAGES_PER_MINUTE": str(max(60, 4 * most)),
+                           "SOFTMAX_LB_MAX_PAGES": str(max(120, most + 20)),
+                           "SOFTMAX_STREAM": "1" if args.stream else "0"})
     results: list[ReplicaResult] = []
     try:
         cluster.build()

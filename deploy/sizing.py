@@ -18,7 +18,8 @@ The derivation (deploy/README.md explains each line):
   quality bar: on a normal day the busiest pod holds at most S at the quantile q.
 - C, the per-pod session cap (the hard limit: ``SOFTMAX_MAX_RUNNING``, and the session cap the app
   is to enforce), is what a pod may hold when the class is crowded or a pod was lost: refreshes slow
-  a little (bench: 30 sessions on one process still got 1.8/s), memory stays under the limit.
+  a little (bench, with the live stream: 150 sessions on one replica still got 1.6/s), memory stays under
+  the limit.
 - Pods P: the busiest of P pods holds <= S, and after losing one pod (its students land at random
   on the other P - 1, which is the same as all N landing at random on P - 1) the busiest holds <= C.
 - Memory, request = limit (Guaranteed QoS): idle + C sessions + the sessions of students who
@@ -121,15 +122,16 @@ def busiest_for(students: int, pods: int, quantile: float, placement: str) -> in
 class PodFigures:
     """What one pod (one Streamlit process) measures; every per-student figure is an input."""
 
-    sessions_at_target: int = 25  # S: bench/replicas.py, 1 replica: 2.11 refreshes/s at the 5th pct, gap p95 0.70 s
-    session_cap: int = 30  # C: 30 sessions: 1.80/s at the 5th percentile (bench/classroom.py)
+    # S and C with the live stream (on by default since 4 December; the fragment path held 25 and 30):
+    sessions_at_target: int = 100  # S: bench/replicas.py --stream, 1 replica: 2.47/s at the 5th pct, gap p95 0.62 s
+    session_cap: int = 120  # C: between 100 (2.47/s) and 150 (1.63/s) sessions on 1 replica; 250 / 120 = 2.08/s
     idle_mib: float = 163.0  # RSS of a process that has served a page (pandas and pyarrow for the tables included)
     session_mib: float = 11.0  # RSS per session at the largest settings (issue #18: 8-11 MiB)
     reload_fraction: float = 0.2  # sessions of students who reloaded, held for the reconnect window (120 s)
     headroom: float = 0.3  # on top: the allocator keeps freed pages; an OOM kill ends every session of the pod
     cores: float = 1.1  # one process uses at most ~1.1 cores (the GIL)
     refresh_target: float = 2.0  # refreshes/s each page must get
-    refresh_budget: float = 60.0  # SOFTMAX_REFRESH_BUDGET: what one process delivers at one core
+    refresh_budget: float = 250.0  # SOFTMAX_STREAM_BUDGET: the live stream's frames/s a process shares out
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class Plan:
     session_cap: int  # SOFTMAX_MAX_RUNNING
     memory_mib: int  # request = limit
     cpu_millicores: int  # request = limit
-    refresh_per_page_at_cap: float  # SOFTMAX_REFRESH_BUDGET / cap, what each page gets on a full pod
+    refresh_per_page_at_cap: float  # SOFTMAX_STREAM_BUDGET / cap, what each page gets on a full pod
     quantile: float
     placement: str
 
