@@ -25,11 +25,15 @@ sends "you have this already" references (ForwardMsg ``ref_hash``). With the def
 sometimes dies with "Cached ForwardMsg MISS" (Streamlit's message cache and fragment reruns disagree
 on what the browser still holds); the benchmark reports that as ``error=`` with what it measured.
 
-``--stream`` runs the server with SOFTMAX_STREAM=1: after Start the board follows the page's live
-stream (docs/stream.md) and no fragment runs; run it beside a run without, on a quiet machine.
+``--stream`` runs the server with SOFTMAX_STREAM=1 (the app's default since 4 December): after Start the
+board follows the page's live stream (docs/stream.md) and no fragment runs; without it the server runs
+with SOFTMAX_STREAM=0 (fragment reruns). Run the two beside each other, on a quiet machine. A chart that
+does not change is not redrawn: to see every chart change every frame, train on minibatches
+(``--query '?speed=2000&iterations=100000&batch_size=32'``). ``--window 1400x2200`` puts every chart on
+screen (below the window a chart is redrawn once a second).
 
-Run: ``python -m bench.browser_session [--seconds 10] [--repeats 5] [--stream]``. Prints one ``name=value`` line
-per figure; asserts nothing about timing. Targets (the issue): >= 5 refreshes/s while training
+Run: ``python -m bench.browser_session [--seconds 10] [--repeats 5] [--stream] [--window WxH]``. Prints one
+``name=value`` line per figure; asserts nothing about timing. Targets (the issue): >= 5 refreshes/s while training
 >= 1000 it/s; Pause effective within 0.3 s.
 """
 
@@ -349,7 +353,10 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy GIL profile of the server")
     parser.add_argument("--query", default=QUERY, help=f"the page's query string (default {QUERY})")
     parser.add_argument("--stream", action="store_true", help="SOFTMAX_STREAM=1: the charts follow the live stream")
+    parser.add_argument("--window", default="1400x1000",
+                        help="the browser window, WIDTHxHEIGHT (default 1400x1000; 1400x2200: every chart on screen)")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.window.lower().split("x"))
     query = args.query
     speed = float(query.split("speed=")[1].split("&")[0])
     env = {"STREAMLIT_GLOBAL_MIN_CACHED_MESSAGE_SIZE": "1e12"} if args.no_message_cache else {}
@@ -357,7 +364,7 @@ def main() -> None:
 
     load0 = loadavg()
     pauses, gil, error = [], None, None
-    with streamlit_server(env=env) as (base, proc), chromium_page() as page:
+    with streamlit_server(env=env) as (base, proc), chromium_page(width, height) as page:
         wire = Wire(page)
         page.goto(f"{base}/{query}")
         wait_app_ready(page)

@@ -129,7 +129,9 @@ STATUS_JS = """() => {
   for (const h of document.querySelectorAll('h3')) {
     const m = /^\\s*Iteration (\\d+)/.exec(h.textContent);
     if (!m) continue;
-    const box = h.closest("[data-testid='stMarkdownContainer']") || h.parentElement;
+    // the page's status line, or the same line on the board while it follows the live stream
+    const box = h.closest("[data-testid='stMarkdownContainer']") || h.closest('.plotly-board-status')
+      || h.parentElement;
     const loss = /loss\\s+([0-9.]+)/.exec(box.textContent);
     return [Number(m[1]), loss ? Number(loss[1]) : null];
   }

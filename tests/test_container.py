@@ -355,11 +355,12 @@ def check_page(c: Container) -> None:
             start_at, start_loss = page.evaluate(STATUS_JS)
             assert start_at == 0 and start_loss > 0, (start_at, start_loss)
             page.get_by_role("button", name="Start", exact=True).click(timeout=30_000)
-            page.wait_for_function(f"() => ({STATUS_JS})()[0] > 0", timeout=60_000)
-            first, _ = page.evaluate(STATUS_JS)
-            trained = f"() => {{ const s = ({STATUS_JS})(); return s[0] > {first} && s[1] < {start_loss}; }}"
-            page.wait_for_function(trained, timeout=60_000)
-            later, loss = page.evaluate(STATUS_JS)
+            # (null for a moment while the status line moves between the page and the live stream's board)
+            first, _ = page.wait_for_function(f"() => {{ const s = ({STATUS_JS})(); return s?.[0] > 0 && s; }}",
+                                              timeout=60_000).json_value()
+            trained = (f"() => {{ const s = ({STATUS_JS})(); "
+                       f"return s?.[0] > {first} && s[1] !== null && s[1] < {start_loss} && s; }}")
+            later, loss = page.wait_for_function(trained, timeout=60_000).json_value()
             assert later > first > 0 and loss < start_loss
             log(f"Start clicked: iteration {first} -> {later}, loss {start_loss} -> {loss}")
             errors = page.locator("[data-testid='stException']")

@@ -71,6 +71,32 @@ def test_the_board_follows_the_stream_and_pause_hands_the_status_back(server, sc
         assert not errors, errors
 
 
+rerun_server = page_server(env={"SOFTMAX_STREAM": "0", "OPENBLAS_NUM_THREADS": "1"})
+
+
+def test_with_the_stream_off_the_board_redraws_from_fragment_reruns(rerun_server):
+    """SOFTMAX_STREAM=0 (and what a page gets whose stream cannot open): no stream, the page's own heading
+    moves and the charts are redrawn by fragment reruns; Pause stops them."""
+    with chromium_page() as page:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{rerun_server}/?speed=200&iterations=100000")
+        wait_app_ready(page)
+        page.get_by_role("button", name="Start").click()
+        wait_for(lambda: heading(page) > 0)
+        first = board(page)
+        wait_for(lambda: heading(page) > 200 and all(board(page)["drawn"][k] > first["drawn"].get(k, 0)
+                                                     for k in ("loss", "decision")), timeout=20)
+        assert board(page)["seq"] is None and board(page)["status"] is None  # no stream, no status on the board
+        page.get_by_role("button", name="Pause").click()
+        wait_for(lambda: page.get_by_role("button", name="Start").is_visible(), timeout=5)
+        time.sleep(0.5)  # (a fragment run in flight at the click may still draw the iteration Pause stopped at)
+        stopped = heading(page)
+        time.sleep(1.5)
+        assert heading(page) == stopped
+        assert not errors, errors
+
+
 def test_a_run_that_ends_by_itself_redraws_the_page(server):
     with chromium_page() as page:
         page.goto(f"{server}/?speed=2000&iterations=20000")

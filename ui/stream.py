@@ -15,7 +15,7 @@ route of the app's own (``/_softmax/stream``), with no script or fragment run (d
 - Frames are built in a small thread pool: building figures is numpy work, and the route runs on
   the event loop that serves every page.
 
-Off unless ``SOFTMAX_STREAM=1`` (``ServerLimits.stream``); without the route (AppTest, a plain
+On unless ``SOFTMAX_STREAM=0`` (``ServerLimits.stream``); without the route (AppTest, a plain
 ``streamlit run ui/page.py``) or a browser (the board reports its first frame), the page keeps
 redrawing with fragment reruns.
 """
