@@ -52,8 +52,25 @@ HIDDEN_S = 1.0  # a chart the board has off screen is built at most this often (
 POLICY = 1008  # close code: no valid token, a foreign Origin, or input sent
 
 log = logging.getLogger(__name__)
-_pool = ThreadPoolExecutor(max_workers=BUILDERS, thread_name_prefix="softmax-frame")
+_pool: ThreadPoolExecutor | None = None  # made with the first stream, let go with the last (builders())
 _mounted: str | None = None  # the route's path, once app.py has mounted it
+
+
+def builders() -> ThreadPoolExecutor:
+    """The pool that builds frames, made when a stream needs it. Called on the event loop only."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=BUILDERS, thread_name_prefix="softmax-frame")
+    return _pool
+
+
+def release_builders() -> None:
+    """No stream is open: let the builder thread end once its frame in hand is built (a class that has gone
+    home leaves no thread behind). Called on the event loop only."""
+    global _pool
+    if _pool is not None and HUB.open == 0:
+        _pool.shutdown(wait=False)
+        _pool = None
 
 
 def status_fields(snap: Snapshot) -> dict[str, Any]:
@@ -260,7 +277,7 @@ async def pump(ws: WebSocket, token: str, generation: int, limits: ServerLimits)
             break
         if tick - rate_at >= 1.0:  # the class grows and shrinks: follow this page's fair share
             rate, rate_at = registry.refresh_rate(seat, seat.trainer.config.refresh, streaming=True), tick
-        built = await loop.run_in_executor(_pool, frames.build, seat, ticket, seq)
+        built = await loop.run_in_executor(builders(), frames.build, seat, ticket, seq)
         if built is None:
             break
         frame, iteration, running = built
@@ -308,6 +325,7 @@ async def endpoint(ws: WebSocket, limits: ServerLimits) -> None:
             task.cancel()
         await asyncio.gather(sender, reader, return_exceptions=True)
         HUB.open -= 1
+        release_builders()
 
 
 def _client_gone(exc: BaseException) -> str | None:
