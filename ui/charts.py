@@ -23,9 +23,9 @@ from viz.terms import contributor_rings
 
 BOARD = "charts"  # the Watch tab's board: its component key
 
-# (columns of six a chart spans, share of the browser's drawing time when it cannot draw every
-# refresh). Loss beside the decision regions: the two a student watches while it trains, on the
-# first screen. The grid flows left to right in rows of six; ``layout`` pairs the rest up.
+# (columns of six a chart spans, share of the browser's draws when it cannot draw every refresh).
+# Loss beside the decision regions: the two a student watches while it trains, on the first screen.
+# The grid flows left to right in rows of six; ``layout`` pairs the rest up.
 WEIGHTS = {"loss": 3, "decision": 2}
 FIRST_SCREEN = ("loss", "decision")  # whole on a 1280x720 projector when the page above leaves room
 FIT_MIN = 300  # ... but never shorter than this (px): below it a chart stops being legible

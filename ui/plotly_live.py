@@ -161,7 +161,7 @@ class Panel:
     ``span`` is how many of the board's six columns the chart takes (6: the full width);
     ``height`` in pixels, by default the figure's own ``layout.height`` or 400. ``weight``
     matters only when the browser cannot draw every figure it is sent: each chart then
-    gets a share of the drawing time in proportion to its weight. ``fit``: a smallest height;
+    gets a share of the draws in proportion to its weight. ``fit``: a smallest height;
     the chart is then made no taller than the first screen leaves below the board's top (the
     charts that must show whole on a projector), and no shorter than ``fit``.
     """
