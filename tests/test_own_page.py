@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 
 import pytest
@@ -136,6 +137,9 @@ def test_an_edit_while_training_goes_into_the_running_run_and_its_log():
     button(at, "Start").click().run()
     seat = at.session_state["seat"]
     assert seat.trainer.running
+    deadline = time.monotonic() + 30  # (on a busy machine the run's first step may not have come yet)
+    while seat.trainer.snapshot.iteration == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     click(at, -0.5, 0.5)
     assert seat.trainer.running  # the click did not stop it
     snap = seat.trainer.snapshot
