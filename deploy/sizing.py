@@ -131,7 +131,7 @@ class PodFigures:
     headroom: float = 0.3  # on top: the allocator keeps freed pages; an OOM kill ends every session of the pod
     cores: float = 1.1  # one process uses at most ~1.1 cores (the GIL)
     refresh_target: float = 2.0  # refreshes/s each page must get
-    refresh_budget: float = 250.0  # SOFTMAX_STREAM_BUDGET: the live stream's frames/s a process shares out
+    stream_budget: float = 250.0  # SOFTMAX_STREAM_BUDGET: the live stream's frames/s a process shares out
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def plan(students: int, f: PodFigures = PodFigures(), quantile: float = QUANTILE
     return Plan(students=students, pods=pods, busiest=busiest_for(students, pods, quantile, placement),
                 busiest_one_lost=busiest_for(students, pods - 1, quantile, placement), session_cap=f.session_cap,
                 memory_mib=memory_mib(f), cpu_millicores=int(round(f.cores * 1000)),
-                refresh_per_page_at_cap=f.refresh_budget / f.session_cap, quantile=quantile,
+                refresh_per_page_at_cap=f.stream_budget / f.session_cap, quantile=quantile,
                 placement=placement)
 
 
@@ -184,7 +184,7 @@ def report(p: Plan, f: PodFigures) -> str:
         f"  busiest pod, {q} of classes: {p.busiest} sessions with all pods up (target S = {f.sessions_at_target}),"
         f" {p.busiest_one_lost} with one pod lost (cap C = {f.session_cap})",
         f"  SOFTMAX_MAX_RUNNING = {p.session_cap}; each page on a full pod gets"
-        f" {f.refresh_budget:g} / {p.session_cap} = {p.refresh_per_page_at_cap:.2f} refreshes/s"
+        f" {f.stream_budget:g} / {p.session_cap} = {p.refresh_per_page_at_cap:.2f} refreshes/s"
         f" (target {f.refresh_target:g})",
         f"  memory request = limit = {p.memory_mib}Mi: ({f.idle_mib:g} + {f.session_cap} x {1 + f.reload_fraction:g}"
         f" x {f.session_mib:g}) x {1 + f.headroom:g}, rounded up to 32 MiB",

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -447,7 +448,7 @@ def test_the_exact_spread_agrees_with_a_simulation(students: int, pods: int) -> 
 
 # The fragment path's pod (25 students at the target, a cap of 30, 60 reruns a second): small pods, where
 # placement matters most. The math is the same for today's figures.
-SMALL = PodFigures(sessions_at_target=25, session_cap=30, refresh_budget=60.0)
+SMALL = PodFigures(sessions_at_target=25, session_cap=30, stream_budget=60.0)
 
 
 def test_even_placement_needs_fewer_pods_than_random() -> None:
@@ -473,7 +474,7 @@ def test_the_plan_meets_its_targets_and_moves_with_its_inputs() -> None:
     # With the cap at the target the lost pod decides: one pod more than the target alone needs.
     tight = plan(150, PodFigures(sessions_at_target=25, session_cap=25))
     assert busiest_pod(150, tight.pods - 1) <= 25 and tight.pods == p.pods + 1, (tight, p)
-    heavier = PodFigures(sessions_at_target=25, session_cap=30, refresh_budget=60.0, session_mib=20)
+    heavier = replace(SMALL, session_mib=20)
     assert plan(150, heavier).memory_mib > p.memory_mib and plan(150, heavier).pods == p.pods
     assert plan(150, PodFigures(sessions_at_target=20, session_cap=24)).pods > p.pods
     with pytest.raises(ValueError):
